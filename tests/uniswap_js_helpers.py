@@ -71,3 +71,72 @@ def get_max_liquidity_per_tick(tick_spacing: int) -> int:
     """``getMaxLiquidityPerTick(tickSpacing)``."""
     span = (get_max_tick(tick_spacing) - get_min_tick(tick_spacing)) // tick_spacing + 1
     return MAX_UINT128 // span
+
+
+# decimal.js defaults used by the suites: precision 20 significant digits, ROUND_HALF_UP;
+# the tests set toExpNeg = -500 and toExpPos = 500.
+_DJS_PRECISION = 20
+
+
+def _djs_context():
+    from decimal import ROUND_HALF_UP, Context
+
+    return Context(prec=_DJS_PRECISION, rounding=ROUND_HALF_UP, Emax=10**6, Emin=-(10**6))
+
+
+def to_precision(d, sd: int) -> str:
+    """decimal.js ``Decimal.toPrecision(sd)`` (ROUND_HALF_UP; exponential when sd <= exponent)."""
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+    if d.is_nan():
+        return "NaN"
+    if d.is_infinite():
+        return "-Infinity" if d < 0 else "Infinity"
+    if d == 0:
+        return "0." + "0" * (sd - 1) if sd > 1 else "0"
+    with localcontext() as ctx:
+        ctx.prec = 400
+        exp = d.adjusted()
+        q = d.quantize(Decimal(1).scaleb(exp - sd + 1), rounding=ROUND_HALF_UP)
+        if q.adjusted() != exp:  # the rounding carried into a new leading digit
+            exp = q.adjusted()
+            q = d.quantize(Decimal(1).scaleb(exp - sd + 1), rounding=ROUND_HALF_UP)
+        if exp >= sd:
+            sign = "-" if q < 0 else ""
+            digits = "".join(map(str, q.as_tuple().digits))[:sd]
+            mantissa = digits[0] + ("." + digits[1:] if sd > 1 else "")
+            return f"{sign}{mantissa}e+{exp}"
+        return f"{q:f}"
+
+
+def format_token_amount(n: int) -> str:
+    """``formatTokenAmount(n)`` of ``test/shared/format.ts``: (n / 10**18).toPrecision(5)."""
+    from decimal import Decimal
+
+    ctx = _djs_context()
+    return to_precision(ctx.divide(Decimal(n), ctx.power(Decimal(10), 18)), 5)
+
+
+def format_price(sqrt_price_x96: int) -> str:
+    """``formatPrice`` of ``test/shared/format.ts``: ((sqrtPriceX96 / 2**96) ** 2).toPrecision(5).
+
+    Each decimal.js operation rounds to 20 significant digits (2**96 itself included).
+    """
+    from decimal import Decimal
+
+    ctx = _djs_context()
+    q = ctx.divide(Decimal(sqrt_price_x96), ctx.power(Decimal(2), 96))
+    return to_precision(ctx.multiply(q, q), 5)
+
+
+def format_execution_price(amount0_delta: int, amount1_delta: int) -> str:
+    """``new Decimal(amount1Delta).div(amount0Delta).mul(-1).toPrecision(5)`` (x/0 = ±Infinity, 0/0 = NaN)."""
+    from decimal import Decimal
+
+    if amount0_delta == 0:
+        if amount1_delta == 0:
+            return "NaN"
+        return "-Infinity" if amount1_delta > 0 else "Infinity"
+    ctx = _djs_context()
+    q = ctx.divide(Decimal(amount1_delta), Decimal(amount0_delta))
+    return to_precision(ctx.multiply(q, Decimal(-1)), 5)

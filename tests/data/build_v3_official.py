@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +35,8 @@ from uniswap_js_helpers import (  # noqa: E402
     TICK_SPACINGS,
     encode_price_sqrt,
     expand_to_18_decimals,
+    format_price,
+    format_token_amount,
     get_max_liquidity_per_tick,
     get_max_tick,
     get_min_tick,
@@ -575,38 +576,6 @@ def liquidity_amounts() -> dict:
 
 
 # --------------------------------------------------------------------------- pool swaps
-def _format_token_amount(n: int) -> str:
-    """``formatTokenAmount``: Decimal(n / 1e18).toPrecision(5) (decimal.js)."""
-    return _to_precision(Decimal(n) / Decimal(10**18), 5)
-
-
-def _format_price(sqrt_price_x96: int) -> str:
-    """``formatPrice``: ((sqrtPriceX96 / 2**96) ** 2).toPrecision(5) (decimal.js)."""
-    return _to_precision((Decimal(sqrt_price_x96) / Decimal(2**96)) ** 2, 5)
-
-
-def _to_precision(d: Decimal, sd: int) -> str:
-    """decimal.js ``toPrecision(sd)`` with ROUND_HALF_UP and toExpNeg=-500, toExpPos=500 (as the tests configure)."""
-    from decimal import ROUND_HALF_UP, localcontext
-
-    with localcontext() as ctx:
-        ctx.prec = 200
-        if d == 0:
-            return "0." + "0" * (sd - 1)
-        exp = d.adjusted()
-        q = d.quantize(Decimal(1).scaleb(exp - sd + 1), rounding=ROUND_HALF_UP)
-        if q.adjusted() != exp:  # rounding carried into a new digit
-            exp = q.adjusted()
-            q = d.quantize(Decimal(1).scaleb(exp - sd + 1), rounding=ROUND_HALF_UP)
-        # decimal.js uses exponential notation when exp <= toExpNeg or exp >= toExpPos, and also when
-        # sd <= exp (toPrecision: "if sd < number of integer digits, exponential notation")
-        if exp >= sd:
-            digits = q.as_tuple().digits
-            mant = str(digits[0]) + "." + "".join(map(str, digits[1:sd]))
-            return f"{mant}e+{exp}"
-        return f"{q:f}"
-
-
 POOL_SWAP_CASES = [
     # (zero_for_one, exact_out or None for 'to price', amount or None, sqrt price limit or None)
     (True, False, expand_to_18_decimals(1), None),
@@ -629,10 +598,10 @@ POOL_SWAP_CASES = [
 
 
 def _swap_description(zero_for_one, exact_out, amount, limit) -> str:
-    price_clause = f" to price {_format_price(limit)}" if limit is not None else ""
+    price_clause = f" to price {format_price(limit)}" if limit is not None else ""
     if exact_out is None:
         return ("swap token0 for token1" if zero_for_one else "swap token1 for token0") + price_clause
-    amt = _format_token_amount(amount)
+    amt = format_token_amount(amount)
     if exact_out:
         if zero_for_one:
             return f"swap token0 for exactly {amt} token1{price_clause}"
