@@ -25,6 +25,8 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
+
+from asymlp_core import v3
 from uniswap_js_helpers import (
     MAX_SQRT_RATIO,
     MIN_SQRT_RATIO,
@@ -36,8 +38,6 @@ from uniswap_js_helpers import (
     get_max_tick,
     get_min_tick,
 )
-
-from asymlp_core import v3
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -161,7 +161,13 @@ def test_tick_math_official_case_matches(c: dict) -> None:
     _run_case(c)
 
 
-@pytest.mark.parametrize("tick", [int(t) for t in _load("tick_math")["properties"]["sqrt_ratio_within_relative_error_of_decimal"]["ticks"]])
+@pytest.mark.parametrize(
+    "tick",
+    [
+        int(t)
+        for t in _load("tick_math")["properties"]["sqrt_ratio_within_relative_error_of_decimal"]["ticks"]
+    ],
+)
 def test_tick_math_sqrt_ratio_within_one_hundredth_bip_of_decimal(tick: int) -> None:
     with localcontext() as ctx:
         ctx.prec = 80
@@ -170,7 +176,9 @@ def test_tick_math_sqrt_ratio_within_one_hundredth_bip_of_decimal(tick: int) -> 
     assert rel < Decimal("0.000001")
 
 
-@pytest.mark.parametrize("ratio", [int(r) for r in _load("tick_math")["properties"]["tick_within_one_of_decimal_log"]["ratios"]])
+@pytest.mark.parametrize(
+    "ratio", [int(r) for r in _load("tick_math")["properties"]["tick_within_one_of_decimal_log"]["ratios"]]
+)
 def test_tick_math_tick_within_one_of_decimal_log(ratio: int) -> None:
     with localcontext() as ctx:
         ctx.prec = 80

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (transcribed test names and notes are kept on one line each)
 """Write the Uniswap V3 official test vectors in ``tests/data/v3_official_*.json``.
 
 The library cases below are transcribed by hand from the official TypeScript test files
@@ -76,7 +77,11 @@ ANY_REASON = object()  # the official test asserts only that the call reverts
 
 
 def case(name: str, function: str, args: list, expected=None, revert=None, checks=None) -> dict:
-    out: dict = {"name": name, "function": function, "args": [a if isinstance(a, bool) else S(a) for a in args]}
+    out: dict = {
+        "name": name,
+        "function": function,
+        "args": [a if isinstance(a, bool) else S(a) for a in args],
+    }
     if expected is not None:
         out["expected"] = expected if isinstance(expected, dict) else S(expected)
     if revert is not None:
@@ -139,8 +144,18 @@ def tick_math() -> dict:
             checks=[check(field("result"), "gt", value(encode_price_sqrt(2**127, 1)))],
             expected=MAX_SQRT_RATIO,
         ),
-        case("MIN_SQRT_RATIO equals getSqrtRatioAtTick(MIN_TICK)", "get_sqrt_ratio_at_tick", [MIN_TICK], MIN_SQRT_RATIO),
-        case("MAX_SQRT_RATIO equals getSqrtRatioAtTick(MAX_TICK)", "get_sqrt_ratio_at_tick", [MAX_TICK], MAX_SQRT_RATIO),
+        case(
+            "MIN_SQRT_RATIO equals getSqrtRatioAtTick(MIN_TICK)",
+            "get_sqrt_ratio_at_tick",
+            [MIN_TICK],
+            MIN_SQRT_RATIO,
+        ),
+        case(
+            "MAX_SQRT_RATIO equals getSqrtRatioAtTick(MAX_TICK)",
+            "get_sqrt_ratio_at_tick",
+            [MAX_TICK],
+            MAX_SQRT_RATIO,
+        ),
     ]
     # snapshot `TickMath #getSqrtRatioAtTick tick N result 1`
     sqrt_snap = {
@@ -174,20 +189,41 @@ def tick_math() -> dict:
         738203: 847134979253254120489401328389043031315994541,
     }
     for tick, expected in sqrt_snap.items():
-        cases.append(case(f"getSqrtRatioAtTick tick {tick} result (snapshot)", "get_sqrt_ratio_at_tick", [tick], expected))
+        cases.append(
+            case(
+                f"getSqrtRatioAtTick tick {tick} result (snapshot)",
+                "get_sqrt_ratio_at_tick",
+                [tick],
+                expected,
+            )
+        )
 
     cases += [
-        case("getTickAtSqrtRatio throws for too low", "get_tick_at_sqrt_ratio", [MIN_SQRT_RATIO - 1], revert="R"),
-        case("getTickAtSqrtRatio throws for too high", "get_tick_at_sqrt_ratio", [MAX_SQRT_RATIO], revert="R"),
+        case(
+            "getTickAtSqrtRatio throws for too low",
+            "get_tick_at_sqrt_ratio",
+            [MIN_SQRT_RATIO - 1],
+            revert="R",
+        ),
+        case(
+            "getTickAtSqrtRatio throws for too high", "get_tick_at_sqrt_ratio", [MAX_SQRT_RATIO], revert="R"
+        ),
         case("getTickAtSqrtRatio ratio of min tick", "get_tick_at_sqrt_ratio", [MIN_SQRT_RATIO], MIN_TICK),
-        case("getTickAtSqrtRatio ratio of min tick + 1", "get_tick_at_sqrt_ratio", [4295343490], MIN_TICK + 1),
+        case(
+            "getTickAtSqrtRatio ratio of min tick + 1", "get_tick_at_sqrt_ratio", [4295343490], MIN_TICK + 1
+        ),
         case(
             "getTickAtSqrtRatio ratio of max tick - 1",
             "get_tick_at_sqrt_ratio",
             [1461373636630004318706518188784493106690254656249],
             MAX_TICK - 1,
         ),
-        case("getTickAtSqrtRatio ratio closest to max tick", "get_tick_at_sqrt_ratio", [MAX_SQRT_RATIO - 1], MAX_TICK - 1),
+        case(
+            "getTickAtSqrtRatio ratio closest to max tick",
+            "get_tick_at_sqrt_ratio",
+            [MAX_SQRT_RATIO - 1],
+            MAX_TICK - 1,
+        ),
     ]
     ratios = [
         ("MIN_SQRT_RATIO", MIN_SQRT_RATIO, -887272),
@@ -212,8 +248,18 @@ def tick_math() -> dict:
                 [ratio],
                 expected,
                 checks=[
-                    check(call("get_sqrt_ratio_at_tick", expected), "le", value(ratio), "ratio is between the tick and tick+1"),
-                    check(value(ratio), "lt", call("get_sqrt_ratio_at_tick", expected + 1), "ratio is between the tick and tick+1"),
+                    check(
+                        call("get_sqrt_ratio_at_tick", expected),
+                        "le",
+                        value(ratio),
+                        "ratio is between the tick and tick+1",
+                    ),
+                    check(
+                        value(ratio),
+                        "lt",
+                        call("get_sqrt_ratio_at_tick", expected + 1),
+                        "ratio is between the tick and tick+1",
+                    ),
                 ],
             )
         )
@@ -230,7 +276,10 @@ def tick_math() -> dict:
     }
     return {
         "source": header(
-            CORE_REPO, CORE_COMMIT, ["test/TickMath.spec.ts", "test/__snapshots__/TickMath.spec.ts.snap"], CORE_RELEASE_NOTE
+            CORE_REPO,
+            CORE_COMMIT,
+            ["test/TickMath.spec.ts", "test/__snapshots__/TickMath.spec.ts.snap"],
+            CORE_RELEASE_NOTE,
         ),
         "cases": cases,
         "properties": properties,
@@ -249,33 +298,136 @@ def sqrt_price_math() -> dict:
     cases = [
         case("getNextSqrtPriceFromInput fails if price is zero", fi, [0, 0, tenth, False]),
         case("getNextSqrtPriceFromInput fails if liquidity is zero", fi, [1, 0, tenth, True]),
-        case("getNextSqrtPriceFromInput fails if input amount overflows the price", fi, [2**160 - 1, 1024, 1024, False]),
-        case("getNextSqrtPriceFromInput any input amount cannot underflow the price", fi, [1, 1, 2**255, True], 1),
-        case("getNextSqrtPriceFromInput returns input price if amount in is zero and zeroForOne = true", fi, [p11, tenth, 0, True], p11),
-        case("getNextSqrtPriceFromInput returns input price if amount in is zero and zeroForOne = false", fi, [p11, tenth, 0, False], p11),
-        case("getNextSqrtPriceFromInput returns the minimum price for max inputs", fi, [2**160 - 1, MAX_UINT128, max_amount_no_overflow, True], 1),
-        case("getNextSqrtPriceFromInput input amount of 0.1 token1", fi, [p11, e18, tenth, False], 87150978765690771352898345369),
-        case("getNextSqrtPriceFromInput input amount of 0.1 token0", fi, [p11, e18, tenth, True], 72025602285694852357767227579),
-        case("getNextSqrtPriceFromInput amountIn > type(uint96).max and zeroForOne = true", fi, [p11, expand_to_18_decimals(10), 2**100, True], 624999999995069620),
-        case("getNextSqrtPriceFromInput can return 1 with enough amountIn and zeroForOne = true", fi, [p11, 1, MAX_UINT256 // 2, True], 1),
+        case(
+            "getNextSqrtPriceFromInput fails if input amount overflows the price",
+            fi,
+            [2**160 - 1, 1024, 1024, False],
+        ),
+        case(
+            "getNextSqrtPriceFromInput any input amount cannot underflow the price",
+            fi,
+            [1, 1, 2**255, True],
+            1,
+        ),
+        case(
+            "getNextSqrtPriceFromInput returns input price if amount in is zero and zeroForOne = true",
+            fi,
+            [p11, tenth, 0, True],
+            p11,
+        ),
+        case(
+            "getNextSqrtPriceFromInput returns input price if amount in is zero and zeroForOne = false",
+            fi,
+            [p11, tenth, 0, False],
+            p11,
+        ),
+        case(
+            "getNextSqrtPriceFromInput returns the minimum price for max inputs",
+            fi,
+            [2**160 - 1, MAX_UINT128, max_amount_no_overflow, True],
+            1,
+        ),
+        case(
+            "getNextSqrtPriceFromInput input amount of 0.1 token1",
+            fi,
+            [p11, e18, tenth, False],
+            87150978765690771352898345369,
+        ),
+        case(
+            "getNextSqrtPriceFromInput input amount of 0.1 token0",
+            fi,
+            [p11, e18, tenth, True],
+            72025602285694852357767227579,
+        ),
+        case(
+            "getNextSqrtPriceFromInput amountIn > type(uint96).max and zeroForOne = true",
+            fi,
+            [p11, expand_to_18_decimals(10), 2**100, True],
+            624999999995069620,
+        ),
+        case(
+            "getNextSqrtPriceFromInput can return 1 with enough amountIn and zeroForOne = true",
+            fi,
+            [p11, 1, MAX_UINT256 // 2, True],
+            1,
+        ),
         case("getNextSqrtPriceFromOutput fails if price is zero", fo, [0, 0, tenth, False]),
         case("getNextSqrtPriceFromOutput fails if liquidity is zero", fo, [1, 0, tenth, True]),
-        case("getNextSqrtPriceFromOutput fails if output amount is exactly the virtual reserves of token0", fo, [virt, 1024, 4, False]),
-        case("getNextSqrtPriceFromOutput fails if output amount is greater than virtual reserves of token0", fo, [virt, 1024, 5, False]),
-        case("getNextSqrtPriceFromOutput fails if output amount is greater than virtual reserves of token1", fo, [virt, 1024, 262145, True]),
-        case("getNextSqrtPriceFromOutput fails if output amount is exactly the virtual reserves of token1", fo, [virt, 1024, 262144, True]),
-        case("getNextSqrtPriceFromOutput succeeds if output amount is just less than the virtual reserves of token1", fo, [virt, 1024, 262143, True], 77371252455336267181195264),
+        case(
+            "getNextSqrtPriceFromOutput fails if output amount is exactly the virtual reserves of token0",
+            fo,
+            [virt, 1024, 4, False],
+        ),
+        case(
+            "getNextSqrtPriceFromOutput fails if output amount is greater than virtual reserves of token0",
+            fo,
+            [virt, 1024, 5, False],
+        ),
+        case(
+            "getNextSqrtPriceFromOutput fails if output amount is greater than virtual reserves of token1",
+            fo,
+            [virt, 1024, 262145, True],
+        ),
+        case(
+            "getNextSqrtPriceFromOutput fails if output amount is exactly the virtual reserves of token1",
+            fo,
+            [virt, 1024, 262144, True],
+        ),
+        case(
+            "getNextSqrtPriceFromOutput succeeds if output amount is just less than the virtual reserves of token1",
+            fo,
+            [virt, 1024, 262143, True],
+            77371252455336267181195264,
+        ),
         case("getNextSqrtPriceFromOutput puzzling echidna test", fo, [virt, 1024, 4, False]),
-        case("getNextSqrtPriceFromOutput returns input price if amount in is zero and zeroForOne = true", fo, [p11, tenth, 0, True], p11),
-        case("getNextSqrtPriceFromOutput returns input price if amount in is zero and zeroForOne = false", fo, [p11, tenth, 0, False], p11),
-        case("getNextSqrtPriceFromOutput output amount of 0.1 token1 (zeroForOne = false)", fo, [p11, e18, tenth, False], 88031291682515930659493278152),
-        case("getNextSqrtPriceFromOutput output amount of 0.1 token1 (zeroForOne = true)", fo, [p11, e18, tenth, True], 71305346262837903834189555302),
-        case("getNextSqrtPriceFromOutput reverts if amountOut is impossible in zero for one direction", fo, [p11, 1, MAX_UINT256, True]),
-        case("getNextSqrtPriceFromOutput reverts if amountOut is impossible in one for zero direction", fo, [p11, 1, MAX_UINT256, False]),
+        case(
+            "getNextSqrtPriceFromOutput returns input price if amount in is zero and zeroForOne = true",
+            fo,
+            [p11, tenth, 0, True],
+            p11,
+        ),
+        case(
+            "getNextSqrtPriceFromOutput returns input price if amount in is zero and zeroForOne = false",
+            fo,
+            [p11, tenth, 0, False],
+            p11,
+        ),
+        case(
+            "getNextSqrtPriceFromOutput output amount of 0.1 token1 (zeroForOne = false)",
+            fo,
+            [p11, e18, tenth, False],
+            88031291682515930659493278152,
+        ),
+        case(
+            "getNextSqrtPriceFromOutput output amount of 0.1 token1 (zeroForOne = true)",
+            fo,
+            [p11, e18, tenth, True],
+            71305346262837903834189555302,
+        ),
+        case(
+            "getNextSqrtPriceFromOutput reverts if amountOut is impossible in zero for one direction",
+            fo,
+            [p11, 1, MAX_UINT256, True],
+        ),
+        case(
+            "getNextSqrtPriceFromOutput reverts if amountOut is impossible in one for zero direction",
+            fo,
+            [p11, 1, MAX_UINT256, False],
+        ),
         case("getAmount0Delta returns 0 if liquidity is 0", a0, [p11, encode_price_sqrt(2, 1), 0, True], 0),
         case("getAmount0Delta returns 0 if prices are equal", a0, [p11, p11, 0, True], 0),
-        case("getAmount0Delta returns 0.1 amount1 for price of 1 to 1.21 (round up)", a0, [p11, encode_price_sqrt(121, 100), e18, True], 90909090909090910),
-        case("getAmount0Delta returns 0.1 amount1 for price of 1 to 1.21 (round down)", a0, [p11, encode_price_sqrt(121, 100), e18, False], 90909090909090909),
+        case(
+            "getAmount0Delta returns 0.1 amount1 for price of 1 to 1.21 (round up)",
+            a0,
+            [p11, encode_price_sqrt(121, 100), e18, True],
+            90909090909090910,
+        ),
+        case(
+            "getAmount0Delta returns 0.1 amount1 for price of 1 to 1.21 (round down)",
+            a0,
+            [p11, encode_price_sqrt(121, 100), e18, False],
+            90909090909090909,
+        ),
         case(
             "getAmount0Delta works for prices that overflow",
             a0,
@@ -284,31 +436,64 @@ def sqrt_price_math() -> dict:
                 check(
                     field("result"),
                     "eq",
-                    {"sum": [call(a0, encode_price_sqrt(2**90, 1), encode_price_sqrt(2**96, 1), e18, False), value(1)]},
+                    {
+                        "sum": [
+                            call(a0, encode_price_sqrt(2**90, 1), encode_price_sqrt(2**96, 1), e18, False),
+                            value(1),
+                        ]
+                    },
                     "amount0Up == amount0Down + 1",
                 )
             ],
         ),
         case("getAmount1Delta returns 0 if liquidity is 0", a1, [p11, encode_price_sqrt(2, 1), 0, True], 0),
-        case("getAmount1Delta returns 0 if prices are equal (calls getAmount0Delta)", a0, [p11, p11, 0, True], 0),
-        case("getAmount1Delta returns 0.1 amount1 for price of 1 to 1.21 (round up)", a1, [p11, encode_price_sqrt(121, 100), e18, True], 100000000000000000),
-        case("getAmount1Delta returns 0.1 amount1 for price of 1 to 1.21 (round down)", a1, [p11, encode_price_sqrt(121, 100), e18, False], 99999999999999999),
+        case(
+            "getAmount1Delta returns 0 if prices are equal (calls getAmount0Delta)",
+            a0,
+            [p11, p11, 0, True],
+            0,
+        ),
+        case(
+            "getAmount1Delta returns 0.1 amount1 for price of 1 to 1.21 (round up)",
+            a1,
+            [p11, encode_price_sqrt(121, 100), e18, True],
+            100000000000000000,
+        ),
+        case(
+            "getAmount1Delta returns 0.1 amount1 for price of 1 to 1.21 (round down)",
+            a1,
+            [p11, encode_price_sqrt(121, 100), e18, False],
+            99999999999999999,
+        ),
         case(
             "swap computation sqrtP * sqrtQ overflows (next price)",
             fi,
-            [1025574284609383690408304870162715216695788925244, 50015962439936049619261659728067971248, 406, True],
+            [
+                1025574284609383690408304870162715216695788925244,
+                50015962439936049619261659728067971248,
+                406,
+                True,
+            ],
             1025574284609383582644711336373707553698163132913,
         ),
         case(
             "swap computation sqrtP * sqrtQ overflows (amount0Delta)",
             a0,
-            [1025574284609383582644711336373707553698163132913, 1025574284609383690408304870162715216695788925244, 50015962439936049619261659728067971248, True],
+            [
+                1025574284609383582644711336373707553698163132913,
+                1025574284609383690408304870162715216695788925244,
+                50015962439936049619261659728067971248,
+                True,
+            ],
             406,
         ),
     ]
     return {
         "source": header(
-            CORE_REPO, CORE_COMMIT, ["test/SqrtPriceMath.spec.ts", "test/__snapshots__/SqrtPriceMath.spec.ts.snap"], CORE_RELEASE_NOTE
+            CORE_REPO,
+            CORE_COMMIT,
+            ["test/SqrtPriceMath.spec.ts", "test/__snapshots__/SqrtPriceMath.spec.ts.snap"],
+            CORE_RELEASE_NOTE,
         ),
         "cases": cases,
     }
@@ -324,7 +509,12 @@ def swap_math() -> dict:
 
     def out(sqrt_price_next, amount_in, amount_out, fee_amount) -> dict:
         d = {}
-        for k, v in (("sqrt_price_next_x96", sqrt_price_next), ("amount_in", amount_in), ("amount_out", amount_out), ("fee_amount", fee_amount)):
+        for k, v in (
+            ("sqrt_price_next_x96", sqrt_price_next),
+            ("amount_in", amount_in),
+            ("amount_out", amount_out),
+            ("fee_amount", fee_amount),
+        ):
             if v is not None:
                 d[k] = S(v)
         return d
@@ -339,7 +529,12 @@ def swap_math() -> dict:
             out(encode_price_sqrt(101, 100), 9975124224178055, 9925619580021728, 5988667735148),
             checks=[
                 check(in_plus_fee, "lt", value(e18), "entire amount is not used"),
-                check(field("sqrt_price_next_x96"), "lt", call(fi, p11, e2, e18, False), "price is less than price after whole input amount"),
+                check(
+                    field("sqrt_price_next_x96"),
+                    "lt",
+                    call(fi, p11, e2, e18, False),
+                    "price is less than price after whole input amount",
+                ),
             ],
         ),
         case(
@@ -349,7 +544,12 @@ def swap_math() -> dict:
             out(encode_price_sqrt(101, 100), 9975124224178055, 9925619580021728, 5988667735148),
             checks=[
                 check(field("amount_out"), "lt", value(e18), "entire amount out is not returned"),
-                check(field("sqrt_price_next_x96"), "lt", call(fo, p11, e2, e18, False), "price is less than price after whole output amount"),
+                check(
+                    field("sqrt_price_next_x96"),
+                    "lt",
+                    call(fo, p11, e2, e18, False),
+                    "price is less than price after whole output amount",
+                ),
             ],
         ),
         case(
@@ -359,8 +559,18 @@ def swap_math() -> dict:
             out(None, 999400000000000000, 666399946655997866, 600000000000000),
             checks=[
                 check(in_plus_fee, "eq", value(e18), "entire amount is used"),
-                check(field("sqrt_price_next_x96"), "lt", value(encode_price_sqrt(1000, 100)), "price does not reach price target"),
-                check(field("sqrt_price_next_x96"), "eq", call(fi, p11, e2, e18 - 600000000000000, False), "price is equal to price after whole input amount"),
+                check(
+                    field("sqrt_price_next_x96"),
+                    "lt",
+                    value(encode_price_sqrt(1000, 100)),
+                    "price does not reach price target",
+                ),
+                check(
+                    field("sqrt_price_next_x96"),
+                    "eq",
+                    call(fi, p11, e2, e18 - 600000000000000, False),
+                    "price is equal to price after whole input amount",
+                ),
             ],
         ),
         case(
@@ -369,14 +579,30 @@ def swap_math() -> dict:
             [p11, encode_price_sqrt(10000, 100), e2, -e18, 600],
             out(None, 2000000000000000000, e18, 1200720432259356),
             checks=[
-                check(field("sqrt_price_next_x96"), "lt", value(encode_price_sqrt(10000, 100)), "price does not reach price target"),
-                check(field("sqrt_price_next_x96"), "eq", call(fo, p11, e2, e18, False), "price is equal to price after whole output amount"),
+                check(
+                    field("sqrt_price_next_x96"),
+                    "lt",
+                    value(encode_price_sqrt(10000, 100)),
+                    "price does not reach price target",
+                ),
+                check(
+                    field("sqrt_price_next_x96"),
+                    "eq",
+                    call(fo, p11, e2, e18, False),
+                    "price is equal to price after whole output amount",
+                ),
             ],
         ),
         case(
             "amount out is capped at the desired amount out",
             fn,
-            [417332158212080721273783715441582, 1452870262520218020823638996, 159344665391607089467575320103, -1, 1],
+            [
+                417332158212080721273783715441582,
+                1452870262520218020823638996,
+                159344665391607089467575320103,
+                -1,
+                1,
+            ],
             out(417332158212080721273783715441581, 1, 1, 1),
         ),
         case(
@@ -406,7 +632,12 @@ def swap_math() -> dict:
         ),
     ]
     return {
-        "source": header(CORE_REPO, CORE_COMMIT, ["test/SwapMath.spec.ts", "test/__snapshots__/SwapMath.spec.ts.snap"], CORE_RELEASE_NOTE),
+        "source": header(
+            CORE_REPO,
+            CORE_COMMIT,
+            ["test/SwapMath.spec.ts", "test/__snapshots__/SwapMath.spec.ts.snap"],
+            CORE_RELEASE_NOTE,
+        ),
         "cases": cases,
     }
 
@@ -422,7 +653,11 @@ def full_math() -> dict:
             case(f"{label} reverts if denominator is 0", fn, [Q128, 5, 0]),
             case(f"{label} reverts if denominator is 0 and numerator overflows", fn, [Q128, Q128, 0]),
             case(f"{label} reverts if output overflows uint256", fn, [Q128, Q128, 1]),
-            case(f"{label} reverts on overflow with all max inputs", fn, [MAX_UINT256, MAX_UINT256, MAX_UINT256 - 1]),
+            case(
+                f"{label} reverts on overflow with all max inputs",
+                fn,
+                [MAX_UINT256, MAX_UINT256, MAX_UINT256 - 1],
+            ),
             case(f"{label} all max inputs", fn, [MAX_UINT256, MAX_UINT256, MAX_UINT256], MAX_UINT256),
             case(
                 f"{label} accurate without phantom overflow",
@@ -430,7 +665,12 @@ def full_math() -> dict:
                 [Q128, half, three_half],
                 Q128 // 3 + (1 if fn == mu else 0),
             ),
-            case(f"{label} accurate with phantom overflow", fn, [Q128, 35 * Q128, 8 * Q128], 4375 * Q128 // 1000),
+            case(
+                f"{label} accurate with phantom overflow",
+                fn,
+                [Q128, 35 * Q128, 8 * Q128],
+                4375 * Q128 // 1000,
+            ),
             case(
                 f"{label} accurate with phantom overflow and repeating decimal",
                 fn,
@@ -454,7 +694,10 @@ def full_math() -> dict:
             ],
         ),
     ]
-    return {"source": header(CORE_REPO, CORE_COMMIT, ["test/FullMath.spec.ts"], CORE_RELEASE_NOTE), "cases": cases}
+    return {
+        "source": header(CORE_REPO, CORE_COMMIT, ["test/FullMath.spec.ts"], CORE_RELEASE_NOTE),
+        "cases": cases,
+    }
 
 
 # --------------------------------------------------------------------------- LiquidityMath
@@ -469,7 +712,12 @@ def liquidity_math() -> dict:
         case("3 + -4 underflows", fn, [3, -4], revert="LS"),
     ]
     return {
-        "source": header(CORE_REPO, CORE_COMMIT, ["test/LiquidityMath.spec.ts", "test/__snapshots__/LiquidityMath.spec.ts.snap"], CORE_RELEASE_NOTE),
+        "source": header(
+            CORE_REPO,
+            CORE_COMMIT,
+            ["test/LiquidityMath.spec.ts", "test/__snapshots__/LiquidityMath.spec.ts.snap"],
+            CORE_RELEASE_NOTE,
+        ),
         "cases": cases,
     }
 
@@ -494,17 +742,45 @@ def tick_bitmap() -> dict:
         bm("isInitialized is false at first", [], ii, [1], {"result": False}),
         bm("isInitialized is flipped by #flipTick", [1], ii, [1], {"result": True}),
         bm("isInitialized is flipped back by #flipTick", [1, 1], ii, [1], {"result": False}),
-        bm("isInitialized is not changed by another flip to a different tick", [2], ii, [1], {"result": False}),
-        bm("isInitialized is not changed by another flip to a different tick on another word (257)", [257], ii, [257], {"result": True}),
-        bm("isInitialized is not changed by another flip to a different tick on another word (1)", [257], ii, [1], {"result": False}),
+        bm(
+            "isInitialized is not changed by another flip to a different tick",
+            [2],
+            ii,
+            [1],
+            {"result": False},
+        ),
+        bm(
+            "isInitialized is not changed by another flip to a different tick on another word (257)",
+            [257],
+            ii,
+            [257],
+            {"result": True},
+        ),
+        bm(
+            "isInitialized is not changed by another flip to a different tick on another word (1)",
+            [257],
+            ii,
+            [1],
+            {"result": False},
+        ),
     ]
     for t, exp in ((-230, True), (-231, False), (-229, False), (-230 + 256, False), (-230 - 256, False)):
         cases.append(bm(f"flipTick flips only the specified tick ({t})", [-230], ii, [t], {"result": exp}))
     for t in (-230, -231, -229, -230 + 256, -230 - 256):
-        cases.append(bm(f"flipTick flips only the specified tick, flipped back ({t})", [-230, -230], ii, [t], {"result": False}))
+        cases.append(
+            bm(
+                f"flipTick flips only the specified tick, flipped back ({t})",
+                [-230, -230],
+                ii,
+                [t],
+                {"result": False},
+            )
+        )
     reverts_only_itself = [-230, -259, -229, 500, -259, -229, -259]
     cases.append(bm("flipTick reverts only itself (-259)", reverts_only_itself, ii, [-259], {"result": True}))
-    cases.append(bm("flipTick reverts only itself (-229)", reverts_only_itself, ii, [-229], {"result": False}))
+    cases.append(
+        bm("flipTick reverts only itself (-229)", reverts_only_itself, ii, [-229], {"result": False})
+    )
     lte_false = [
         ("returns tick to right if at initialized tick", [], 78, 84, True),
         ("returns tick to right if at initialized tick", [], -55, -4, True),
@@ -518,7 +794,15 @@ def tick_bitmap() -> dict:
         ("skips half word", [], 383, 511, False),
     ]
     for name, extra, tick, n, i in lte_false:
-        cases.append(bm(f"nextInitializedTickWithinOneWord lte = false {name} ({tick})", base + extra, nx, [tick, False], nxt(n, i)))
+        cases.append(
+            bm(
+                f"nextInitializedTickWithinOneWord lte = false {name} ({tick})",
+                base + extra,
+                nx,
+                [tick, False],
+                nxt(n, i),
+            )
+        )
     lte_true = [
         ("returns same tick if initialized", [], 78, 78, True),
         ("returns tick directly to the left of input tick if not initialized", [], 79, 78, True),
@@ -531,9 +815,22 @@ def tick_bitmap() -> dict:
         ("boundary is initialized", [329], 456, 329, True),
     ]
     for name, extra, tick, n, i in lte_true:
-        cases.append(bm(f"nextInitializedTickWithinOneWord lte = true {name} ({tick})", base + extra, nx, [tick, True], nxt(n, i)))
+        cases.append(
+            bm(
+                f"nextInitializedTickWithinOneWord lte = true {name} ({tick})",
+                base + extra,
+                nx,
+                [tick, True],
+                nxt(n, i),
+            )
+        )
     return {
-        "source": header(CORE_REPO, CORE_COMMIT, ["test/TickBitmap.spec.ts", "contracts/test/TickBitmapTest.sol"], CORE_RELEASE_NOTE),
+        "source": header(
+            CORE_REPO,
+            CORE_COMMIT,
+            ["test/TickBitmap.spec.ts", "contracts/test/TickBitmapTest.sol"],
+            CORE_RELEASE_NOTE,
+        ),
         "note": (
             "Each case starts from an empty bitmap and flips 'flips' in order (flipTick with tick spacing 1). "
             "is_initialized(tick) is TickBitmapTest.isInitialized: next_initialized_tick_within_one_word(tick, 1, lte=True) "
@@ -556,19 +853,31 @@ def liquidity_amounts() -> dict:
         case("getLiquidityForAmounts amounts for price inside", lf, [inside, a, b, 100, 200], 2148),
         case("getLiquidityForAmounts amounts for price below", lf, [below, a, b, 100, 200], 1048),
         case("getLiquidityForAmounts amounts for price above", lf, [above, a, b, 100, 200], 2097),
-        case("getLiquidityForAmounts amounts for price equal to lower boundary", lf, [a, a, b, 100, 200], 1048),
-        case("getLiquidityForAmounts amounts for price equal to upper boundary", lf, [b, a, b, 100, 200], 2097),
+        case(
+            "getLiquidityForAmounts amounts for price equal to lower boundary", lf, [a, a, b, 100, 200], 1048
+        ),
+        case(
+            "getLiquidityForAmounts amounts for price equal to upper boundary", lf, [b, a, b, 100, 200], 2097
+        ),
         case("getAmountsForLiquidity amounts for price inside", af, [inside, a, b, 2148], amounts(99, 99)),
         case("getAmountsForLiquidity amounts for price below", af, [below, a, b, 1048], amounts(99, 0)),
         case("getAmountsForLiquidity amounts for price above", af, [above, a, b, 2097], amounts(0, 199)),
-        case("getAmountsForLiquidity amounts for price on lower boundary", af, [a, a, b, 1048], amounts(99, 0)),
-        case("getAmountsForLiquidity amounts for price on upper boundary", af, [b, a, b, 2097], amounts(0, 199)),
+        case(
+            "getAmountsForLiquidity amounts for price on lower boundary", af, [a, a, b, 1048], amounts(99, 0)
+        ),
+        case(
+            "getAmountsForLiquidity amounts for price on upper boundary", af, [b, a, b, 2097], amounts(0, 199)
+        ),
     ]
     return {
         "source": header(
             PERIPHERY_REPO,
             PERIPHERY_COMMIT,
-            ["test/LiquidityAmounts.spec.ts", "test/__snapshots__/LiquidityAmounts.spec.ts.snap", "test/shared/encodePriceSqrt.ts"],
+            [
+                "test/LiquidityAmounts.spec.ts",
+                "test/__snapshots__/LiquidityAmounts.spec.ts.snap",
+                "test/shared/encodePriceSqrt.ts",
+            ],
             PERIPHERY_RELEASE_NOTE,
         ),
         "cases": cases,
@@ -647,7 +956,12 @@ def _pool_fixtures() -> list[dict]:
         ("medium fee, token1 liquidity only", med, p11, [pos(-2000 * m, 0)]),
         ("close to max price", med, encode_price_sqrt(2**127, 1), [full(med)]),
         ("close to min price", med, encode_price_sqrt(1, 2**127), [full(med)]),
-        ("max full range liquidity at 1:1 price with default fee", med, p11, [full(med, get_max_liquidity_per_tick(m))]),
+        (
+            "max full range liquidity at 1:1 price with default fee",
+            med,
+            p11,
+            [full(med, get_max_liquidity_per_tick(m))],
+        ),
         ("initialized at the max ratio", med, MAX_SQRT_RATIO - 1, [full(med)]),
         ("initialized at the min ratio", med, MIN_SQRT_RATIO, [full(med)]),
     ]
@@ -660,7 +974,12 @@ def _pool_fixtures() -> list[dict]:
                 "tick_spacing": ts[fee],
                 "sqrt_price_x96": S(start),
                 "positions": [
-                    {"tick_lower": p["tick_lower"], "tick_upper": p["tick_upper"], "liquidity": S(p["liquidity"])} for p in positions
+                    {
+                        "tick_lower": p["tick_lower"],
+                        "tick_upper": p["tick_upper"],
+                        "liquidity": S(p["liquidity"]),
+                    }
+                    for p in positions
                 ],
             }
         )
@@ -705,7 +1024,9 @@ def pool_swaps(snap_path: Path) -> dict:
                 limit_used = MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1
             else:
                 limit_used = limit
-            expected = {k: (S(v) if isinstance(v, int) and not k.startswith("tick") else v) for k, v in entry.items()}
+            expected = {
+                k: (S(v) if isinstance(v, int) and not k.startswith("tick") else v) for k, v in entry.items()
+            }
             swaps.append(
                 {
                     "description": description,
@@ -723,7 +1044,12 @@ def pool_swaps(snap_path: Path) -> dict:
         "source": header(
             CORE_REPO,
             CORE_COMMIT,
-            ["test/UniswapV3Pool.swaps.spec.ts", "test/__snapshots__/UniswapV3Pool.swaps.spec.ts.snap", "test/shared/utilities.ts", "contracts/test/TestUniswapV3Callee.sol"],
+            [
+                "test/UniswapV3Pool.swaps.spec.ts",
+                "test/__snapshots__/UniswapV3Pool.swaps.spec.ts.snap",
+                "test/shared/utilities.ts",
+                "contracts/test/TestUniswapV3Callee.sol",
+            ],
             CORE_RELEASE_NOTE,
         ),
         "note": (
