@@ -19,6 +19,7 @@ v3-periphery TypeScript suites (source commit in each file's header; regenerate 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 from decimal import Decimal, localcontext
@@ -290,3 +291,87 @@ def test_pool_swap_snapshot_matches(pool_case: dict, swap: dict) -> None:
     for p in pool_case["positions"]:
         pool.burn(OWNER, p["tick_lower"], p["tick_upper"], int(p["liquidity"]))
         pool.collect(OWNER, p["tick_lower"], p["tick_upper"], 2**128 - 1, 2**128 - 1)
+
+
+# ----------------------------------------------------------------------------- compiled kernels (v3.nb)
+# The same vectors through the Numba limb kernels' Python wrappers (``nb_<reference name>``)
+# and, for the pool swaps, through ``replay_swaps`` on the pool state after the mints.
+_HAS_NB = importlib.util.find_spec("asymlp_core.v3.nb") is not None
+needs_nb = pytest.mark.skipif(not _HAS_NB, reason="asymlp_core.v3.nb is not available")
+
+NB_LIBRARIES = ("tick_math", "sqrt_price_math", "swap_math", "full_math", "liquidity_math")
+
+
+def _nb_cases() -> list:
+    out = []
+    for lib in NB_LIBRARIES:
+        for c in _load(lib)["cases"]:
+            out.append(pytest.param(c, id=f"{lib}: {c['name']}"))
+    return out
+
+
+@needs_nb
+@pytest.mark.parametrize("c", _nb_cases())
+def test_nb_library_official_case_matches(c: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from asymlp_core.v3 import nb
+
+    # route every reference function named by the case (and its checks) to the compiled wrapper
+    for name in v3.__all__:
+        wrapped = getattr(nb, f"nb_{name}", None)
+        if wrapped is not None:
+            monkeypatch.setattr(v3, name, wrapped)
+    assert getattr(v3, c["function"]) is getattr(nb, f"nb_{c['function']}")
+    _run_case(c)
+
+
+@needs_nb
+@pytest.mark.parametrize(
+    "c",
+    [
+        pytest.param(c, id=c["name"])
+        for c in _load("tick_bitmap")["cases"]
+        if c["function"] != "is_initialized"
+    ],
+)
+def test_nb_tick_bitmap_official_case_matches(c: dict) -> None:
+    from asymlp_core.v3 import nb
+
+    initialized: set[int] = set()
+    for tick in c["flips"]:
+        initialized ^= {tick}
+    tick, lte = (_arg(a) for a in c["args"])
+    nxt, init = nb.nb_next_initialized_tick_within_one_word(sorted(initialized), tick, c["tick_spacing"], lte)
+    assert {"next": str(nxt), "initialized": init} == c["expected"]
+
+
+@needs_nb
+@pytest.mark.parametrize(("pool_case", "swap"), _pool_swap_params())
+def test_nb_replay_swaps_pool_snapshot_matches(pool_case: dict, swap: dict) -> None:
+    from asymlp_core.v3 import nb
+
+    pool = v3.Pool(pool_case["fee"], pool_case["tick_spacing"])
+    pool.initialize(int(pool_case["sqrt_price_x96"]))
+    for p in pool_case["positions"]:
+        pool.mint(OWNER, p["tick_lower"], p["tick_upper"], int(p["liquidity"]))
+    out = nb.replay_swaps(
+        pool, [swap["zero_for_one"]], [int(swap["amount_specified"])], [int(swap["sqrt_price_limit_x96"])]
+    )
+    snap = swap["snapshot"]
+    reason = nb.error_reason(int(out["error"][0]))
+    if "swapError" in snap:
+        assert reason == snap["swapError"].rsplit("revert ", 1)[1]
+        return
+    assert reason is None
+    amount0 = nb.limbs_to_ints(out["amount0"], signed=True)[0]
+    amount1 = nb.limbs_to_ints(out["amount1"], signed=True)[0]
+    sqrt_after = nb.limbs_to_ints(out["sqrt_price_x96"])[0]
+    got = {
+        "amount0Delta": str(amount0),
+        "amount1Delta": str(amount1),
+        "feeGrowthGlobal0X128Delta": str(nb.limbs_to_ints(out["fee_growth_global0_x128"])[0]),
+        "feeGrowthGlobal1X128Delta": str(nb.limbs_to_ints(out["fee_growth_global1_x128"])[0]),
+        "tickAfter": int(out["tick"][0]),
+        "poolPriceAfter": format_price(sqrt_after),
+        "executionPrice": format_execution_price(amount0, amount1),
+    }
+    assert got == {k: snap[k] for k in got}
