@@ -187,8 +187,14 @@ class LiquidityResult:
 
 @dataclass(frozen=True, slots=True)
 class CollectResult:
+    """``amount0/1``: what the pool transferred (its ``Collect`` event); ``requested0/1``: what
+    the position manager asked for and debited (its own ``Collect`` event), which can exceed
+    the transfer by a few wei of rounding."""
+
     amount0: int
     amount1: int
+    requested0: int
+    requested1: int
     tx: TxResult
 
 
@@ -567,10 +573,14 @@ class Devnet:
         sender = sender or self.deployer
         params = (token_id, recipient or sender, amount0_max, amount1_max)
         tx = self.transact(self.npm, "collect", params, sender=sender)
-        for event in tx.events:
-            if event.name == "Collect" and event.address == self.npm.address:
-                return CollectResult(event.args["amount0"], event.args["amount1"], tx)
-        raise AssertionError(f"no Collect event in {tx.tx_hash}")
+        pools = {p.address for p in self.pools.values()}
+        paid = [e.args for e in tx.events if e.name == "Collect" and e.address in pools]
+        asked = [e.args for e in tx.events if e.name == "Collect" and e.address == self.npm.address]
+        if len(paid) != 1 or len(asked) != 1:
+            raise AssertionError(f"expected one pool and one NPM Collect event in {tx.tx_hash}")
+        return CollectResult(
+            paid[0]["amount0"], paid[0]["amount1"], asked[0]["amount0"], asked[0]["amount1"], tx
+        )
 
     def npm_position(self, token_id: int) -> NpmPosition:
         return _tuple(NpmPosition, self.call(self.npm, "positions", token_id))
