@@ -176,13 +176,19 @@ def as_stationary_reservation_prices(
     """Reservation bid and ask prices of the infinite-horizon objective (discount ``omega``).
 
     Avellaneda & Stoikov (2008), section 2, infinite-horizon objective
-    ``E[-exp(-omega t) exp(-gamma (x + q S_t)) dt]`` integrated over ``t``:
+    ``v(x, s, q) = E[int_0^inf -exp(-omega t) exp(-gamma (x + q S_t)) dt]``
+    ``= -exp(-gamma (x + q s)) / (omega - gamma^2 sigma^2 q^2 / 2)``; the indifference
+    conditions ``v(x - r_b, s, q + 1) = v(x, s, q)`` and ``v(x + r_a, s, q - 1) = v(x, s, q)``
+    give, with ``g = gamma**2 * sigma**2``:
 
-    ``r_b = s + (1/gamma) ln(1 + (-1 - 2q) gamma^2 sigma^2 / (2 omega - gamma^2 q^2 sigma^2))``
-    ``r_a = s + (1/gamma) ln(1 + ( 1 - 2q) gamma^2 sigma^2 / (2 omega - gamma^2 q^2 sigma^2))``
+    ``r_b = s + (1/gamma) ln(1 + (-1 - 2q) g / (2 omega - g q^2))``
+    ``r_a = s + (1/gamma) ln(1 + ( 1 - 2q) g / (2 omega - g (q - 1)^2))``
 
-    A side whose log argument is not positive is NaN. The horizon ``tau`` of the
-    finite form is replaced by the discount ``omega`` (per time unit, > 0).
+    (some transcriptions of the paper print ``r_a`` with the denominator
+    ``2 omega - g q^2``; that version is not symmetric at ``q = 0``. The form here is the
+    one the value function gives: ``r_a(q) - s = s - r_b(-q)``). A side whose log argument is not positive is NaN.
+    The horizon ``tau`` of the finite form is replaced by the discount ``omega``
+    (per time unit, > 0).
     """
     names = ("mid", "inventory", "gamma", "sigma", "omega")
     if is_scalar(mid, inventory, gamma, sigma, omega):

@@ -107,15 +107,16 @@ def as_quotes_1d(mid, inventory, gamma, sigma, tau, k, q_max, bid_out, ask_out):
     s5 = 1 if k.shape[0] > 1 else 0
     s6 = 1 if q_max.shape[0] > 1 else 0
     if s2 == 0 and s5 == 0:
-        # Common case: one (gamma, k) for the whole array, so the log is hoisted.
-        arrival_half = 0.5 * as_arrival_spread_nb(gamma[0], k[0])
+        # Common case: one (gamma, k) for the whole array, so the log is hoisted. The
+        # arithmetic is written in the scalar kernel's order so both agree to the bit.
+        arrival = as_arrival_spread_nb(gamma[0], k[0])
         g = gamma[0]
         for i in range(n):
             sg = sigma[i * s3]
-            var_tau = g * sg * sg * tau[i * s4]
+            t = tau[i * s4]
             q = inventory[i * s1]
-            r = mid[i * s0] - q * var_tau
-            half = 0.5 * var_tau + arrival_half
+            r = mid[i * s0] - q * g * sg * sg * t
+            half = 0.5 * (g * sg * sg * t + arrival)
             qm = q_max[i * s6]
             bid_out[i] = r - half if q < qm else np.nan
             ask_out[i] = r + half if q > -qm else np.nan
@@ -139,12 +140,15 @@ def as_quotes_1d(mid, inventory, gamma, sigma, tau, k, q_max, bid_out, ask_out):
 def as_stationary_reservation_prices_nb(mid, inventory, gamma, sigma, omega):
     """Reservation bid and ask prices of the infinite-horizon (discounted) objective.
 
-    r_b = s + (1/gamma) ln(1 + (-1-2q) gamma^2 sigma^2 / (2 omega - gamma^2 q^2 sigma^2))
-    r_a = s + (1/gamma) ln(1 + ( 1-2q) gamma^2 sigma^2 / (2 omega - gamma^2 q^2 sigma^2))
+    The value function v(x, s, q) = -exp(-gamma (x + q s)) / (omega - gamma^2 sigma^2 q^2 / 2)
+    and the indifference conditions v(x - r_b, s, q + 1) = v(x, s, q),
+    v(x + r_a, s, q - 1) = v(x, s, q) give, with g = gamma^2 sigma^2:
 
-    The first argument simplifies to (2w - g2s2 (q+1)^2) / (2w - g2s2 q^2) and the second
-    to (2w - g2s2 (q-1)^2) / (2w - g2s2 q^2); a side whose argument is not positive
-    is returned as NaN (no quote on that side).
+    r_b = s + (1/gamma) ln((2 omega - g (q+1)^2) / (2 omega - g q^2))
+    r_a = s + (1/gamma) ln((2 omega - g q^2) / (2 omega - g (q-1)^2))
+
+    A side whose ratio is not positive and finite (the discounted objective is not
+    defined there) is returned as NaN (no quote on that side).
     """
     g2s2 = gamma * gamma * sigma * sigma
     den = 2.0 * omega - g2s2 * inventory * inventory
@@ -156,7 +160,7 @@ def as_stationary_reservation_prices_nb(mid, inventory, gamma, sigma, omega):
         if num_b > 0.0:
             r_b = mid + math.log(num_b / den) / gamma
         if num_a > 0.0:
-            r_a = mid + math.log(num_a / den) / gamma
+            r_a = mid + math.log(den / num_a) / gamma
     return r_b, r_a
 
 
@@ -294,14 +298,14 @@ def glft_quotes_1d(mid, inventory, sigma, xi, gamma, delta, a, k, mu, q_max,
             sg = sigma[i * s2]
             ss = skew_scale[i * s11]
             hs = half_spread_scale[i * s10] * (c1 + 0.5 * dl * sg * c2)
-            skew = ss * sg * c2
+            skew = ss * (sg * c2)
             m = mu[i * s8]
-            shift = ss * m * c2 / (g * sg) if m != 0.0 else 0.0
+            shift = ss * (m * c2 / (g * sg)) if m != 0.0 else 0.0
             q = inventory[i * s1]
             qm = q_max[i * s9]
-            x = mid[i * s0] + shift
-            bid_out[i] = x - (hs + skew * q) if q + dl <= qm else np.nan
-            ask_out[i] = x + (hs - skew * q) if q - dl >= -qm else np.nan
+            x = mid[i * s0]
+            bid_out[i] = x - (hs + skew * q) + shift if q + dl <= qm else np.nan
+            ask_out[i] = x + (hs - skew * q) + shift if q - dl >= -qm else np.nan
         return n
     for i in range(n):
         x = xi[i * s3]
