@@ -63,18 +63,22 @@ _SQRT_PI = math.sqrt(math.pi)
 @njit(cache=True)
 def time_in_range_fraction(half_width_log, sigma, period):
     """Expected fraction of ``period`` that a driftless BM(sigma) from 0 spends in ``(-a, a)``."""
-    if sigma <= 0.0 or period <= 0.0:
+    den = sigma * math.sqrt(2.0 * period)
+    if den <= 0.0:
         return 1.0
-    z = half_width_log / (sigma * math.sqrt(2.0 * period))
+    z = half_width_log / den
+    if z > 30.0:  # every correction term is below 1e-300; avoids inf * 0 for z -> inf
+        return 1.0
     return math.erf(z) + 2.0 * z / _SQRT_PI * math.exp(-z * z) - 2.0 * z * z * math.erfc(z)
 
 
 @njit(cache=True)
 def exit_probability(half_width_log, sigma, period):
     """``P(|sigma W_period| > a) = erfc(a / (sigma sqrt(2 period)))``: outside at review time."""
-    if sigma <= 0.0 or period <= 0.0:
+    den = sigma * math.sqrt(2.0 * period)
+    if den <= 0.0:
         return 0.0
-    return math.erfc(half_width_log / (sigma * math.sqrt(2.0 * period)))
+    return math.erfc(half_width_log / den)
 
 
 @njit(cache=True)
