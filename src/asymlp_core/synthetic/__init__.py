@@ -144,3 +144,44 @@ def default_market(n_bars: int = MINUTES_PER_YEAR, seed: int = 7, s0: float = 30
     flow = swap_flow(price, liquidity, 0.003, 1.2, 5000.0, 1.0, seed=seed + 1)
     ts = (np.arange(n_bars, dtype=np.int64) * 60_000_000_000) + np.int64(1_704_067_200_000_000_000)
     return Market(ts, price, flow.pool_price, flow.noise_volume1 + flow.arb_volume1, regime)
+
+
+def mm_events(
+    mid: np.ndarray,
+    step_ns: int = 100_000_000,
+    rate_a: float = 140.0,
+    k: float = 1.5,
+    tick: float = 0.01,
+    half_spread: float = 0.005,
+    top_qty: float = 5.0,
+    trade_qty: float = 1.0,
+    feed_latency_ns: int = 1_000_000,
+    start_ts: int = 1_704_067_200_000_000_000,
+    seed: int = 0,
+) -> np.ndarray:
+    """Book tops and trades around ``mid`` (one book update per step) as an ``EVENT_DTYPE`` array.
+
+    Market orders reach depth ``delta`` at rate ``rate_a * exp(-k * delta)`` per second on
+    each side (the Avellaneda-Stoikov fill intensity), so a backtest on these events can be
+    checked against the model's own expectations.
+    """
+    from ..backtest.enums import EVENT_DTYPE
+
+    m = np.ascontiguousarray(mid, dtype=np.float64)
+    if m.ndim != 1 or m.size == 0 or not np.all(np.isfinite(m)) or np.any(m <= 0):
+        raise ValueError("mid must be a non-empty 1-d array of finite positive prices")
+    if step_ns < 2:
+        raise ValueError(f"step_ns must be at least 2, got {step_ns}")
+    for name, v in (("rate_a", rate_a), ("k", k), ("tick", tick), ("top_qty", top_qty), ("trade_qty", trade_qty)):
+        _positive(name, v)
+    _positive("half_spread", half_spread, allow_zero=True)
+    lam = rate_a * step_ns * 1e-9
+    expected = m.size * (1 + 2 * lam)
+    cap = int(expected + 8 * math.sqrt(expected) + 64)
+    while True:
+        out = np.empty(cap, dtype=EVENT_DTYPE)
+        n = nb.mm_events_1d(out, m, int(start_ts), int(step_ns), float(rate_a), float(k), float(tick),
+                            float(half_spread), float(top_qty), float(trade_qty), int(feed_latency_ns), int(seed))
+        if n <= cap:
+            return out[:n]
+        cap = n

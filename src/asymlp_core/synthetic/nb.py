@@ -148,3 +148,81 @@ def swap_flow_1d(
         out_noise_volume1[i] = noise_v
         out_arb_volume1[i] = arb_v
     return n
+
+
+@njit(cache=True)
+def mm_events_1d(
+    out_events: np.ndarray,
+    mid: np.ndarray,
+    start_ts: int,
+    step_ns: int,
+    rate_a: float,
+    k: float,
+    tick: float,
+    half_spread: float,
+    top_qty: float,
+    trade_qty: float,
+    feed_latency_ns: int,
+    seed: int,
+) -> int:
+    """Top-of-book updates and trade prints around a mid path, for the market-making backtester.
+
+    Each step of ``step_ns`` nanoseconds emits a book top (bid/ask the mid -+
+    ``half_spread`` rounded outward to ``tick``, exponential quantities of mean
+    ``top_qty``) and, per side, Poisson(``rate_a`` x step in seconds) market orders that
+    reach a depth ``delta ~ Exp(k)`` below (sells) or above (buys) the mid, so that a quote
+    at depth ``delta`` is reached at rate ``A exp(-k delta)``: the Avellaneda-Stoikov
+    intensity.  A print's price is the deepest tick reached (never better than the
+    top), its quantity exponential of mean ``trade_qty``.  ``local_ts`` = ``exch_ts`` +
+    ``feed_latency_ns``.  Flags follow :mod:`asymlp_core.backtest.enums` (1: trade,
+    2: book top, 1<<29: buy aggressor, 1<<28: sell aggressor).  Returns the number of
+    events (may exceed the buffer; nothing is written past it).
+    """
+    np.random.seed(seed)
+    cap = out_events.shape[0]
+    count = 0
+    lam = rate_a * step_ns * 1e-9
+    for i in range(mid.shape[0]):
+        ts = start_ts + i * step_ns
+        m = mid[i]
+        bid = math.floor((m - half_spread) / tick + 1e-9) * tick
+        ask = math.ceil((m + half_spread) / tick - 1e-9) * tick
+        if count < cap:
+            e = out_events[count]
+            e.ev = 2
+            e.exch_ts = ts
+            e.local_ts = ts + feed_latency_ns
+            e.px = 0.0
+            e.qty = 0.0
+            e.bid_px = bid
+            e.bid_qty = -math.log(1.0 - np.random.random()) * top_qty
+            e.ask_px = ask
+            e.ask_qty = -math.log(1.0 - np.random.random()) * top_qty
+        count += 1
+        c = 0
+        for side in range(2):
+            n_orders = np.random.poisson(lam)
+            for j in range(n_orders):
+                depth = -math.log(1.0 - np.random.random()) / k
+                if side == 0:  # sell aggressor
+                    px = min(bid, math.floor((m - depth) / tick + 1e-9) * tick)
+                    flag = 1 | (1 << 28)
+                else:
+                    px = max(ask, math.ceil((m + depth) / tick - 1e-9) * tick)
+                    flag = 1 | (1 << 29)
+                # spread prints within the step, after the book update
+                t_in = ts + min(1 + c, step_ns - 1)
+                c += 1
+                if count < cap:
+                    e = out_events[count]
+                    e.ev = flag
+                    e.exch_ts = t_in
+                    e.local_ts = t_in + feed_latency_ns
+                    e.px = px
+                    e.qty = -math.log(1.0 - np.random.random()) * trade_qty
+                    e.bid_px = np.nan
+                    e.bid_qty = 0.0
+                    e.ask_px = np.nan
+                    e.ask_qty = 0.0
+                count += 1
+    return count
