@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
-import naive_models as naive
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import naive_models as naive
 from asymlp_core.models import (
     as_optimal_spread,
     as_quotes,
@@ -217,3 +217,24 @@ def test_array_error_reports_the_index():
 def test_non_broadcastable_shapes_raise():
     with pytest.raises(ValueError, match="shapes do not broadcast"):
         as_quotes(np.ones(3) * 100, np.zeros(4), 0.1, 2.0, 0.5, 1.5)
+
+
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=40),
+    st.sampled_from([None, 0.0, -1.0]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_array_check_rejects_exactly_the_invalid_elements(values, lower, strict, allow_inf):
+    from asymlp_core.models._validate import check_array
+
+    x = np.array(values)
+    lo = -np.inf if lower is None else lower
+    ok = ~np.isnan(x) & (allow_inf | np.isfinite(x)) & ((x > lo) if strict else (x >= lo))
+    if ok.all():
+        np.testing.assert_array_equal(check_array("x", x, lower=lower, strict=strict,
+                                                  allow_inf=allow_inf), x)
+    else:
+        first = int(np.flatnonzero(~ok)[0])
+        with pytest.raises(ValueError, match=rf"^x must be .* at index {first}$"):
+            check_array("x", x, lower=lower, strict=strict, allow_inf=allow_inf)

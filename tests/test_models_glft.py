@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 
-import naive_models as naive
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+import naive_models as naive
 from asymlp_core.models import (
     glft_coefficients,
     glft_drift_shift,

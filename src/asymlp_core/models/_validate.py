@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from asymlp_core.models.nb import first_invalid_1d
+from asymlp_core.models.nb import count_invalid_1d, first_invalid_1d
 
 
 def _describe(lower: float | None, strict: bool, allow_inf: bool) -> str:
@@ -55,8 +55,9 @@ def check_array(
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be real numbers, got {type(value).__name__}") from None
     flat = a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1)
-    idx = first_invalid_1d(flat, -np.inf if lower is None else float(lower), strict, allow_inf)
-    if idx >= 0:
+    lo = -np.inf if lower is None else float(lower)
+    if count_invalid_1d(flat, lo, strict, allow_inf) > 0:
+        idx = first_invalid_1d(flat, lo, strict, allow_inf)
         if a.ndim == 0:
             where = ""
         elif a.ndim == 1:

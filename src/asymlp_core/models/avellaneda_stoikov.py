@@ -186,9 +186,9 @@ def as_stationary_reservation_prices(
 
     (some transcriptions of the paper print ``r_a`` with the denominator
     ``2 omega - g q^2``; that version is not symmetric at ``q = 0``. The form here is the
-    one the value function gives: ``r_a(q) - s = s - r_b(-q)``). A side whose log argument is not positive is NaN.
-    The horizon ``tau`` of the finite form is replaced by the discount ``omega``
-    (per time unit, > 0).
+    one the value function gives: ``r_a(q) - s = s - r_b(-q)``). A side whose log
+    argument is not positive is NaN. The horizon ``tau`` of the finite form is replaced
+    by the discount ``omega`` (per time unit, > 0).
     """
     names = ("mid", "inventory", "gamma", "sigma", "omega")
     if is_scalar(mid, inventory, gamma, sigma, omega):

@@ -335,7 +335,8 @@ def fit_fill_intensity(
     se0_counts, se1_counts = _count_stderr(x, p[keep], n_obs, saturation_correction)
     return IntensityFit(
         A=a_hat, k=k_hat, ln_A=b0, ln_A_stderr=se0, k_stderr=se1, A_stderr=a_hat * se0,
-        ln_A_stderr_counts=se0_counts, k_stderr_counts=se1_counts, r_squared=r2, n_windows=n_windows, n_trades=used, n_levels=n_levels,
+        ln_A_stderr_counts=se0_counts, k_stderr_counts=se1_counts, r_squared=r2,
+        n_windows=n_windows, n_trades=used, n_levels=n_levels,
         depths=x, intensity=lam[keep], counts=counts[keep],
     )
 

@@ -354,6 +354,35 @@ def _floor_tick(x):
 
 
 @njit(cache=True)
+def count_invalid_1d(x, lower, strict, allow_inf):
+    """Number of invalid elements (same rule as :func:`first_invalid_1d`).
+
+    Branch-free loops (one per rule) so that LLVM vectorises them; NaN fails every
+    comparison, so ``v >= lower`` (or ``v > lower``) also rejects NaN.
+    """
+    n = x.shape[0]
+    bad = 0
+    hi = np.inf
+    if strict:
+        if allow_inf:
+            for i in range(n):
+                bad += not (x[i] > lower)
+        else:
+            for i in range(n):
+                v = x[i]
+                bad += not ((v > lower) & (v < hi))
+    else:
+        if allow_inf:
+            for i in range(n):
+                bad += not (x[i] >= lower)
+        else:
+            for i in range(n):
+                v = x[i]
+                bad += not ((v >= lower) & (v < hi) & (v > -hi))
+    return bad
+
+
+@njit(cache=True)
 def first_invalid_1d(x, lower, strict, allow_inf):
     """Index of the first element that is NaN, infinite (unless ``allow_inf``), or below
     ``lower`` (``<= lower`` when ``strict``); -1 when every element is valid."""
