@@ -1,0 +1,1 @@
+"""Operations: logging, metrics, resilience (backoff, circuit breakers, rate limits)."""

@@ -1,0 +1,5 @@
+"""GRVT through ``ccxt.pro.grvt``."""
+
+from asymlp_runtime.venues.grvt.spec import GrvtSpec
+
+__all__ = ["GrvtSpec"]
