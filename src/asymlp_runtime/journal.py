@@ -66,10 +66,12 @@ __all__ = [
     "SCHEMA_VERSION",
     "TERMINAL_ORDER_STATUSES",
     "ORDER_STATUSES",
+    "POSITION_ZERO_RTOL",
     "AsyncJournal",
     "BalanceSnapshot",
     "CheckpointRecord",
     "FillRecord",
+    "FilledQtyDifference",
     "Journal",
     "JournalConflict",
     "JournalSchemaError",
@@ -1159,11 +1161,12 @@ POSITION_ZERO_RTOL = 1e-9
 class PositionState:
     """A position derived from fills.
 
-    Average-entry convention: ``avg_entry_price`` is the volume-weighted price of the fills that
-    opened or increased the current position. A fill that reduces the position realises
-    ``(price - avg_entry) * closed_qty * sign(position)`` and leaves the average unchanged. A fill
-    that crosses zero closes the whole position (realising its PnL) and opens the remainder at the
-    fill price: the average resets. A flat position has ``avg_entry_price = 0.0``. Fees are not in
+    Average-entry convention (average cost, as futures venues report "entry price"): a fill that
+    increases the position sets ``avg = (|qty_old| * avg + fill_qty * price) / |qty_new|``; a fill
+    that reduces it realises ``(price - avg) * closed_qty * sign(position)`` and leaves the average
+    unchanged (so it is *not* the VWAP of all buys: sold units leave at the average). A fill that
+    crosses zero closes the whole position (realising its PnL) and opens the remainder at the fill
+    price: the average resets. A flat position has ``avg_entry_price = 0.0``. Fees are not in
     ``realised_pnl``; they are summed in ``fees`` (in the fills' fee currency, usually the quote).
     """
 
