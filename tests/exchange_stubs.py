@@ -479,8 +479,10 @@ class DeribitStub(Stub):
         )
 
     def _auth(self, request: web.Request) -> web.Response | None:
-        """Check ``Authorization: deri-hmac-sha256 id=..,ts=..,sig=..,nonce=..`` per Deribit's docs:
-        sig = HMAC-SHA256(secret, ts + "\\n" + nonce + "\\n" + METHOD + "\\n" + URI + "\\n" + body + "\\n")."""
+        """Check ``Authorization: deri-hmac-sha256 id=..,ts=..,sig=..,nonce=..`` per Deribit's docs.
+
+        ``sig = HMAC-SHA256(secret, ts \\n nonce \\n METHOD \\n URI \\n body \\n)`` (hex).
+        """
         header = request.headers.get("Authorization", "")
         if not header.startswith("deri-hmac-sha256 "):
             self.state.auth_failures.append("no auth header")
