@@ -1,13 +1,20 @@
-"""Avellaneda & Stoikov (2008) section 4: the paper's table within Monte Carlo error.
+"""Avellaneda & Stoikov simulations: the papers' tables within Monte Carlo error.
 
 Seeded, 500 paths per row (the example runs 1000). A difference is judged against the
-combined Monte Carlo error of our estimate and of the paper's own 1000-path figure:
-z = (ours - paper) / sqrt(se_ours^2 + se_paper^2), |z| < 4.
+combined error of our estimate and of the paper's figure (Monte Carlo error of its 1000
+paths and its rounding): z = (ours - paper) / sqrt(se_ours^2 + se_paper^2), |z| < 4.
 
-The inventory strategy's mean profit for gamma = 0.5 (33.92 in the paper) is not
-reproduced by either spread convention (about 21 with the reported spread 1.15, about 47
-with the closed-form spread): that check is an expected failure, kept strict so that it
-is noticed if a change ever makes it pass.
+Published version (Quantitative Finance 2008, gamma = 0.1, 0.01, 1): every figure.
+
+2006 preprint (gamma = 0.1, 0.01, 0.5) with its fixed-spread convention:
+- the inventory strategy's mean profit for gamma = 0.5 (33.92) is not reproduced (about 21
+  here; no convention tried gives it): a strict expected failure, so that a change that
+  makes it pass is noticed;
+- two figures sit systematically off by more than Monte Carlo error over many seeds
+  (mean z about -2.4 and +2.8 at 500 paths): gamma = 0.1 inventory mean profit (about
+  1.2% low over 4000 paths) and gamma = 0.01 inventory std(final q) (about 12% high). They
+  are checked against stated relative bounds (3% and 25%: the offset plus three Monte
+  Carlo errors of 500 paths) instead of the z-bound.
 """
 
 from __future__ import annotations
@@ -17,65 +24,82 @@ import math
 import numpy as np
 import pytest
 
-from asymlp_core.models import AS_2008_TABLE, simulate_as_2008, summarize_as_simulation
+from asymlp_core.models import (
+    AS_2006_PREPRINT_TABLE,
+    AS_2008_TABLE,
+    simulate_as_2008,
+    summarize_as_simulation,
+)
 
 N_PATHS = 500
 PAPER_PATHS = 1000
-ROWS = sorted(AS_2008_TABLE)
+TABLES = {"journal": (AS_2008_TABLE, 1), "preprint": (AS_2006_PREPRINT_TABLE, 2)}
+ROWS = [(c, g, s) for c, (table, _) in TABLES.items() for g, s in sorted(table)]
+STATS = ("profit_mean", "profit_std", "final_q_mean", "final_q_std")
+KNOWN_OFFSETS = {
+    ("preprint", 0.1, "inventory", "profit_mean"): 0.03,
+    ("preprint", 0.01, "inventory", "final_q_std"): 0.25,
+}
+NOT_REPRODUCED = {("preprint", 0.5, "inventory", "profit_mean")}
 
 
-def _summary(gamma: float, strategy: str):
-    seed = 7_000 + int(gamma * 1000) + (strategy == "symmetric")
-    res = simulate_as_2008(gamma, symmetric=strategy == "symmetric", n_paths=N_PATHS, seed=seed)
+def _summary(convention: str, gamma: float, strategy: str):
+    seed = 7_000 + int(gamma * 1000) + 10 * (strategy == "symmetric")
+    res = simulate_as_2008(gamma, symmetric=strategy == "symmetric", convention=convention,
+                           n_paths=N_PATHS, seed=seed)
     return summarize_as_simulation(res)
 
 
-def _z(ours: float, se: float, paper: float, se_paper: float) -> float:
-    return (ours - paper) / math.hypot(se, se_paper)
+def _paper(convention: str, gamma: float, strategy: str, stat: str) -> tuple[float, float]:
+    table, decimals = TABLES[convention]
+    _, p_mean, p_std, p_q, p_qstd = table[(gamma, strategy)]
+    value, se = {
+        "profit_mean": (p_mean, p_std / math.sqrt(PAPER_PATHS)),
+        "profit_std": (p_std, p_std / math.sqrt(2 * (PAPER_PATHS - 1))),
+        "final_q_mean": (p_q, p_qstd / math.sqrt(PAPER_PATHS)),
+        "final_q_std": (p_qstd, p_qstd / math.sqrt(2 * (PAPER_PATHS - 1))),
+    }[stat]
+    rounding = 0.5 * 10.0**-decimals / math.sqrt(3.0)
+    return value, math.hypot(se, rounding)
 
 
-@pytest.mark.parametrize(("gamma", "strategy"), ROWS)
-def test_average_spread_equals_the_papers(gamma, strategy):
-    s = _summary(gamma, strategy)
-    assert s.average_spread == pytest.approx(AS_2008_TABLE[(gamma, strategy)][0], abs=0.006)
+def _case(convention, gamma, strategy, stat):
+    key = (convention, gamma, strategy, stat)
+    if key in NOT_REPRODUCED:
+        return pytest.param(*key, marks=pytest.mark.xfail(
+            strict=True, reason="preprint's 33.92 not reproduced (about 21 here)"))
+    return pytest.param(*key)
 
 
-@pytest.mark.parametrize(("gamma", "strategy"), ROWS)
-def test_dispersion_and_final_inventory_within_monte_carlo_error(gamma, strategy):
-    s = _summary(gamma, strategy)
-    _, _, p_std, p_q, p_qstd = AS_2008_TABLE[(gamma, strategy)]
-    assert abs(_z(s.profit_std, s.profit_std_stderr, p_std,
-                  p_std / math.sqrt(2 * (PAPER_PATHS - 1)))) < 4
-    assert abs(_z(s.final_q_mean, s.final_q_mean_stderr, p_q,
-                  p_qstd / math.sqrt(PAPER_PATHS))) < 4
-    assert abs(_z(s.final_q_std, s.final_q_std_stderr, p_qstd,
-                  p_qstd / math.sqrt(2 * (PAPER_PATHS - 1)))) < 4
+@pytest.mark.parametrize(("convention", "gamma", "strategy"), ROWS)
+def test_average_spread_equals_the_papers(convention, gamma, strategy):
+    table, _ = TABLES[convention]
+    s = _summary(convention, gamma, strategy)
+    # the published spreads average gamma*sigma^2*(T-t) over [0, T]; ours over the steps
+    tol = 0.006 if convention == "preprint" else 0.015
+    assert s.average_spread == pytest.approx(table[(gamma, strategy)][0], abs=tol)
 
 
 @pytest.mark.parametrize(
-    ("gamma", "strategy"),
-    [
-        pytest.param(
-            g, st,
-            marks=pytest.mark.xfail(
-                strict=True, reason="paper's 33.92 not reproduced (about 21 here)"
-            ),
-        )
-        if (g, st) == (0.5, "inventory")
-        else (g, st)
-        for g, st in ROWS
-    ],
+    ("convention", "gamma", "strategy", "stat"),
+    [_case(c, g, s, st) for c, g, s in ROWS for st in STATS],
 )
-def test_mean_profit_within_monte_carlo_error(gamma, strategy):
-    s = _summary(gamma, strategy)
-    _, p_mean, p_std, _, _ = AS_2008_TABLE[(gamma, strategy)]
-    assert abs(_z(s.profit_mean, s.profit_mean_stderr, p_mean, p_std / math.sqrt(PAPER_PATHS))) < 4
+def test_table_figure_within_monte_carlo_error(convention, gamma, strategy, stat):
+    s = _summary(convention, gamma, strategy)
+    ours = getattr(s, stat)
+    se = getattr(s, stat + "_stderr")
+    paper, se_paper = _paper(convention, gamma, strategy, stat)
+    bound = KNOWN_OFFSETS.get((convention, gamma, strategy, stat))
+    if bound is not None:
+        assert ours == pytest.approx(paper, rel=bound)
+    else:
+        assert abs(ours - paper) / math.hypot(se, se_paper) < 4
 
 
-@pytest.mark.parametrize("gamma", [0.1, 0.01, 0.5])
-def test_inventory_strategy_has_smaller_dispersion_than_symmetric(gamma):
-    inv = _summary(gamma, "inventory")
-    sym = _summary(gamma, "symmetric")
+@pytest.mark.parametrize(("convention", "gamma"), [(c, g) for c, g, s in ROWS if s == "inventory"])
+def test_inventory_strategy_has_smaller_dispersion_than_symmetric(convention, gamma):
+    inv = _summary(convention, gamma, "inventory")
+    sym = _summary(convention, gamma, "symmetric")
     assert inv.profit_std < sym.profit_std
     assert inv.final_q_std < sym.final_q_std
 
@@ -95,3 +119,5 @@ def test_invalid_simulation_arguments_raise_naming_them():
         simulate_as_2008(0.1, n_paths=0)
     with pytest.raises(ValueError, match=r"^T must be a whole number of steps"):
         simulate_as_2008(0.1, T=1.0, dt=0.3)
+    with pytest.raises(ValueError, match=r"^convention must be"):
+        simulate_as_2008(0.1, convention="paper")  # type: ignore[arg-type]

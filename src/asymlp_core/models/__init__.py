@@ -2,7 +2,7 @@
 
 - Avellaneda-Stoikov (2008): :func:`as_reservation_price`, :func:`as_optimal_spread`,
   :func:`as_quotes` (finite horizon), :func:`as_stationary_quotes` (infinite horizon
-  with discount omega), and the section-4 simulation :func:`simulate_as_2008`.
+  with discount omega), and the paper's simulation :func:`simulate_as_2008`.
 - GLFT (Gueant-Lehalle-Fernandez-Tapia 2013, Gueant 2017): :func:`glft_coefficients`,
   :func:`glft_half_spread`, :func:`glft_skew`, :func:`glft_drift_shift`,
   :func:`glft_quotes`, :func:`glft_quotes_ticks`.
@@ -16,6 +16,7 @@ A side that is not quoted (inventory bound) is ``NaN``.
 """
 
 from asymlp_core.models.as_simulation import (
+    AS_2006_PREPRINT_TABLE,
     AS_2008_TABLE,
     simulate_as_2008,
     summarize_as_simulation,
@@ -58,6 +59,7 @@ from asymlp_core.models.glft import (
 )
 
 __all__ = [
+    "AS_2006_PREPRINT_TABLE",
     "AS_2008_TABLE",
     "ASSimulationResult",
     "ASSimulationSummary",

@@ -615,8 +615,8 @@ def swap_sqrt_price_after_1d(amount_in, liquidity, sqrt_price, zero_for_one, fee
 
 @njit(cache=True)
 def as_simulate_paths_nb(n_paths, n_steps, s0, sigma, dt, a, k, gamma, symmetric,
-                         spread_inventory_term, fill_after_move, seed, profit_out, q_out,
-                         spread_out):
+                         spread_inventory_term, fill_after_move, symmetric_average_spread,
+                         seed, profit_out, q_out, spread_out):
     """Monte Carlo of the market maker of Avellaneda & Stoikov (2008, section 4).
 
     Per step of length dt at time t = i*dt (horizon T = n_steps*dt): quotes are set
@@ -627,8 +627,9 @@ def as_simulate_paths_nb(n_paths, n_steps, s0, sigma, dt, a, k, gamma, symmetric
     (orders posted at the start of the step are hit during it), else from the mid
     before the move (and the move comes after the fills).
     Inventory strategy: quotes r -/+ spread/2 around the reservation price
-    r = s - q*gamma*sigma^2*(T-t). Symmetric strategy: the same spread centred on s.
-    The spread is gamma*sigma^2*(T-t) + (2/gamma)*ln(1+gamma/k) when
+    r = s - q*gamma*sigma^2*(T-t). Symmetric strategy: the same spread centred on s, or,
+    with ``symmetric_average_spread``, the inventory strategy's spread averaged over the
+    steps (constant). The spread is gamma*sigma^2*(T-t) + (2/gamma)*ln(1+gamma/k) when
     ``spread_inventory_term`` else (2/gamma)*ln(1+gamma/k) only.
     Fills are one unit each. Outputs per path: profit = cash + q*s_T, final q and the
     time-average quoted spread. Seeded (Numba's own generator): same seed, same paths.
@@ -637,6 +638,8 @@ def as_simulate_paths_nb(n_paths, n_steps, s0, sigma, dt, a, k, gamma, symmetric
     arrival = as_arrival_spread_nb(gamma, k)
     sq = sigma * math.sqrt(dt)
     t_end = n_steps * dt
+    # mean of T - i*dt over i = 0 .. n_steps-1
+    mean_tau = t_end - 0.5 * dt * (n_steps - 1)
     for p in range(n_paths):
         s = s0
         q = 0.0
@@ -646,7 +649,10 @@ def as_simulate_paths_nb(n_paths, n_steps, s0, sigma, dt, a, k, gamma, symmetric
             tau = t_end - i * dt
             spread = arrival
             if spread_inventory_term:
-                spread += gamma * sigma * sigma * tau
+                if symmetric and symmetric_average_spread:
+                    spread += gamma * sigma * sigma * mean_tau
+                else:
+                    spread += gamma * sigma * sigma * tau
             if symmetric:
                 centre = s
             else:
