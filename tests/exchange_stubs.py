@@ -31,6 +31,7 @@ class StubState:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # client id -> venue order json
     placements: int = 0
     fail_next: list[int] = field(default_factory=list)
+    respond_next: list[tuple[int, Any]] = field(default_factory=list)  # (status, json body)
     order_delay_s: list[float] = field(default_factory=list)
     auth_failures: list[str] = field(default_factory=list)
     sent_params: list[dict[str, Any]] = field(default_factory=list)  # order requests as received
@@ -54,6 +55,10 @@ class Stub:
         if self.state.fail_next:
             status = self.state.fail_next.pop(0)
             return web.Response(status=status, text="<html>Service Unavailable</html>")
+        is_order_request = request.path.endswith(("/order", "/create_order", "/buy", "/sell"))
+        if self.state.respond_next and is_order_request:
+            status, body = self.state.respond_next.pop(0)
+            return web.json_response(body, status=status)
         return await handler(request)
 
     async def start(self) -> str:

@@ -121,6 +121,38 @@ def credentials_from_env(venue: str, environ: Mapping[str, str] | None = None) -
     )
 
 
+class _RedactingFilter(logging.Filter):
+    """Scrubs registered secrets from records of the logger it is attached to.
+
+    ccxt logs request headers (binance's ``X-MBX-APIKEY``, deribit's ``Authorization``) at DEBUG
+    level on its own logger; this filter is attached to that logger (and to ours) by every
+    :class:`CcxtVenue`, so that turning on debug logging cannot leak a key.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("asymlp-redact")
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            clean = verr.redact(message, self.secrets)
+            if clean != message:
+                record.msg, record.args = clean, None
+        return True
+
+
+_REDACTOR = _RedactingFilter()
+
+
+def _protect_logs(secrets: tuple[str, ...]) -> None:
+    _REDACTOR.secrets.update(secrets)
+    for name in ("ccxt.base.exchange", "ccxt", log.name):
+        lg = logging.getLogger(name)
+        if _REDACTOR not in lg.filters:
+            lg.addFilter(_REDACTOR)
+
+
 # --------------------------------------------------------------------------------------------
 # error mapping
 # --------------------------------------------------------------------------------------------
@@ -369,6 +401,7 @@ class CcxtVenue(Venue):
         self.name = spec.name
         self._credentials = credentials or VenueCredentials()
         self._secrets = self._credentials.secrets()
+        _protect_logs(self._secrets)
         self.backoff = backoff or BackoffPolicy()
         self.breaker = breaker or CircuitBreaker(spec.name)
         self.rate_limiter = rate_limiter or RateLimiter(spec.rate_limit_per_s, spec.rate_limit_burst)
