@@ -1,0 +1,192 @@
+"""One ZMQ hop on loopback: encode, send, receive, decode (target p99 < 200 us).
+
+Measured path: ``Publisher.publish`` (stamp sender/seq/time, validate, msgpack encode, PUB send)
+to ``Subscriber.recv`` (SUB receive, typed union decode, version/validate/sequence/staleness
+checks) for a :class:`~asymlp_runtime.messages.Quote`, one message in flight at a time, over
+``tcp://127.0.0.1``.
+
+In-run reference: the same PUB/SUB hop over zmq.asyncio with pre-encoded bytes and no msgspec
+(no stamping, encoding, decoding or checks). The two paths run in alternating blocks so machine
+load hits both alike; the ratio ``bus / raw`` is the regression figure, not the microseconds.
+
+Run::
+
+    .venv/bin/python -m pytest benchmarks/bench_bus.py --benchmark-only -s
+    .venv/bin/python benchmarks/bench_bus.py          # prints the same table
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import zmq
+import zmq.asyncio
+
+from asymlp_runtime import messages as m
+from asymlp_runtime.bus import Publisher, Subscriber
+
+N_MESSAGES = 20_000
+BLOCK = 1_000
+WARMUP = 500
+TOPIC = "quote.binance.ETHUSDT"
+TARGET_P99_US = 200.0
+
+
+def _quote(i: int) -> m.Quote:
+    return m.Quote(
+        venue="binance",
+        symbol="ETHUSDT",
+        bid=2000.0 + (i % 100) * 0.01,
+        ask=2000.5 + (i % 100) * 0.01,
+        bid_size=1.5,
+        ask_size=2.5,
+        ts_exchange_ns=time.time_ns(),
+        ts_recv_ns=time.time_ns(),
+    )
+
+
+async def _bus_block(pub: Publisher, sub: Subscriber, msgs: list[m.Quote], out: list[int]) -> None:
+    perf = time.perf_counter_ns
+    for msg in msgs:
+        t0 = perf()
+        await pub.publish(TOPIC, msg)
+        delivery = await sub.recv()
+        out.append(perf() - t0)
+        assert delivery is not None
+
+
+async def _raw_block(
+    pub: zmq.asyncio.Socket, sub: zmq.asyncio.Socket, payload: bytes, n: int, out: list[int]
+) -> None:
+    perf = time.perf_counter_ns
+    topic = TOPIC.encode()
+    frames = (topic, payload)
+    for _ in range(n):
+        t0 = perf()
+        await pub.send_multipart(frames)
+        got = await sub.recv_multipart()
+        out.append(perf() - t0)
+        assert len(got) == 2
+
+
+async def _join(send, recv, timeout_s: float = 5.0) -> None:
+    """Send until the subscription is live (ZMQ slow joiner), then drain."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        await send()
+        if await recv(0.02):
+            break
+    else:
+        raise RuntimeError("subscription never became live")
+    while await recv(0.02):
+        pass
+
+
+async def measure(n_messages: int = N_MESSAGES, block: int = BLOCK) -> dict[str, float]:
+    """Latencies of the bus hop and the raw reference hop, in microseconds."""
+    ctx = zmq.asyncio.Context()
+    pub = Publisher("tcp://127.0.0.1:*", sender="bench", ctx=ctx)
+    sub = Subscriber(pub.endpoint, ["quote."], m.MarketData, ctx=ctx, max_age_s=5.0)
+    raw_pub = ctx.socket(zmq.PUB)
+    raw_pub.setsockopt(zmq.LINGER, 0)
+    raw_pub.bind("tcp://127.0.0.1:*")
+    raw_sub = ctx.socket(zmq.SUB)
+    raw_sub.setsockopt(zmq.LINGER, 0)
+    raw_sub.setsockopt(zmq.SUBSCRIBE, b"quote.")
+    raw_sub.connect(raw_pub.getsockopt(zmq.LAST_ENDPOINT).decode())
+    payload = m.encode(pub.stamp(TOPIC, _quote(0)))
+    try:
+
+        async def bus_recv(timeout_s: float) -> bool:
+            return await sub.recv(timeout_s) is not None
+
+        async def raw_recv(timeout_s: float) -> bool:
+            if await raw_sub.poll(int(timeout_s * 1000)):
+                await raw_sub.recv_multipart()
+                return True
+            return False
+
+        await _join(lambda: pub.publish(TOPIC, _quote(0)), bus_recv)
+        await _join(lambda: raw_pub.send_multipart((TOPIC.encode(), payload)), raw_recv)
+        msgs = [_quote(i) for i in range(block)]
+        scratch: list[int] = []
+        await _bus_block(pub, sub, msgs[: min(WARMUP, block)], scratch)
+        await _raw_block(raw_pub, raw_sub, payload, WARMUP, scratch)
+
+        bus: list[int] = []
+        raw: list[int] = []
+        for _ in range(max(1, n_messages // block)):
+            await _bus_block(pub, sub, msgs, bus)
+            await _raw_block(raw_pub, raw_sub, payload, block, raw)
+        # codec alone (stamp + validate + encode + decode + validate), no socket
+        decoder = m.decoder_for(m.MarketData)
+        codec: list[int] = []
+        perf = time.perf_counter_ns
+        for msg in msgs:
+            t0 = perf()
+            stamped = pub.stamp(TOPIC, msg)
+            stamped.validate()
+            decoder.decode(m.encode(stamped)).validate()
+            codec.append(perf() - t0)
+        counters = dict(sub.counters)
+    finally:
+        pub.close()
+        sub.close()
+        raw_pub.close(linger=0)
+        raw_sub.close(linger=0)
+        ctx.destroy(linger=0)
+
+    if counters["gap"] or counters["stale"] or counters["malformed"]:
+        raise RuntimeError(f"bus dropped or flagged messages during the run: {counters}")
+    b = np.asarray(bus, dtype=np.float64) / 1e3
+    r = np.asarray(raw, dtype=np.float64) / 1e3
+    c = np.asarray(codec, dtype=np.float64) / 1e3
+    result = {
+        "n_messages": float(b.size),
+        "bus_p50_us": float(np.percentile(b, 50)),
+        "bus_p99_us": float(np.percentile(b, 99)),
+        "bus_p999_us": float(np.percentile(b, 99.9)),
+        "raw_p50_us": float(np.percentile(r, 50)),
+        "raw_p99_us": float(np.percentile(r, 99)),
+        "bus_fraction_under_target": float(np.mean(b < TARGET_P99_US)),
+        "raw_fraction_under_target": float(np.mean(r < TARGET_P99_US)),
+        "codec_p50_us": float(np.percentile(c, 50)),
+        "payload_bytes": float(len(payload)),
+    }
+    result["ratio_p50"] = result["bus_p50_us"] / result["raw_p50_us"]
+    result["ratio_p99"] = result["bus_p99_us"] / result["raw_p99_us"]
+    result["meets_p99_target"] = float(result["bus_p99_us"] < TARGET_P99_US)
+    return result
+
+
+def report(result: dict[str, float]) -> str:
+    return (
+        f"ZMQ hop over loopback, {int(result['n_messages'])} Quote messages"
+        f" ({int(result['payload_bytes'])} B)\n"
+        f"  bus (msgspec + checks): p50 {result['bus_p50_us']:7.1f} us   p99 {result['bus_p99_us']:7.1f} us"
+        f"   p99.9 {result['bus_p999_us']:7.1f} us\n"
+        f"  raw bytes (reference):  p50 {result['raw_p50_us']:7.1f} us   p99 {result['raw_p99_us']:7.1f} us\n"
+        f"  share under {TARGET_P99_US:.0f} us:     bus {result['bus_fraction_under_target']:.4f}"
+        f"   raw {result['raw_fraction_under_target']:.4f}\n"
+        f"  ratio bus/raw:          p50 {result['ratio_p50']:7.2f}      p99 {result['ratio_p99']:7.2f}\n"
+        f"  codec alone (stamp, validate, encode, decode, validate): p50 {result['codec_p50_us']:.2f} us\n"
+        f"  target p99 < {TARGET_P99_US:.0f} us: {'met' if result['meets_p99_target'] else 'NOT met'}"
+    )
+
+
+def test_bus_hop_latency_against_raw_zmq(benchmark):
+    holder: dict[str, dict[str, float]] = {}
+
+    def run() -> None:
+        holder["result"] = asyncio.run(measure())
+
+    benchmark.pedantic(run, rounds=1, iterations=1)
+    result = holder["result"]
+    benchmark.extra_info.update(result)
+    print("\n" + report(result))
+
+
+if __name__ == "__main__":
+    print(report(asyncio.run(measure())))
