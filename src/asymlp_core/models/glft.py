@@ -2,7 +2,7 @@
 
 References: O. Gueant, C.-A. Lehalle, J. Fernandez-Tapia, "Dealing with the inventory
 risk: a solution to the market making problem", Mathematics and Financial Economics 7,
-477-507, 2013 (closed-form asymptotics, drift in section 6); O. Gueant, "Optimal market
+477-507, 2013 (closed-form asymptotics, and their extension to a drift); O. Gueant, "Optimal market
 making", Applied Mathematical Finance 24(2), 112-154, 2017, eqs. (4.6)-(4.7) with the
 general ``xi`` (``xi = gamma``: CARA objective, ``xi = 0``: risk-adjusted expectation)
 and order size ``delta``; notation as in the hftbacktest GLFT tutorial.
@@ -90,9 +90,11 @@ def glft_skew(c2: float, sigma: ArrayLike) -> FloatOrArray:
 def glft_drift_shift(mu: float, gamma: float, sigma: float, c2: float) -> float:
     """Shift of both quotes for a drift ``mu``: ``mu*c2/(gamma*sigma)`` (0 when ``mu == 0``).
 
-    From the drift case of GLFT (2013, section 6): the approximations hold with ``q``
-    replaced by ``q - mu/(gamma*sigma**2)``; times the skew ``sigma*c2`` this moves both
-    quotes up by ``mu*c2/(gamma*sigma)`` for ``mu > 0`` (buy more, sell higher).
+    From the drift extension of GLFT (2013), written there for ``delta = 1, xi = gamma``:
+    the approximations hold with ``q`` replaced by ``q - mu/(gamma*sigma**2)``; here the
+    same shift is applied in the general ``(xi, delta)`` form. Times the skew
+    ``sigma*c2`` it moves both quotes up by ``mu*c2/(gamma*sigma)`` for ``mu > 0`` (buy
+    more, sell higher).
     ``sigma`` must be > 0 when ``mu != 0``.
     """
     m = check_scalar("mu", mu)
