@@ -462,3 +462,26 @@ def test_command_request_is_acked_with_command_ack():
 
     ack = run(scenario)
     assert ack.accepted and ack.request_id == "k1" and ack.detail == "flatten"
+
+
+def test_sockets_build_from_the_example_trader_config():
+    from pathlib import Path
+
+    from asymlp_runtime.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "config" / "trader.toml", env={})
+
+    async def scenario(ctx):
+        md = Subscriber.from_config(cfg.subscribers["market_data"], m.MarketData, ctx=ctx)
+        client = RequestClient.from_config(
+            cfg.clients["orders_binance"], m.Reports, sender=cfg.process_name, ctx=ctx
+        )
+        try:
+            return md.topics, md.endpoints, client.timeout_s, client.retries
+        finally:
+            md.close()
+            await client.close()
+
+    topics, endpoints, timeout_s, retries = run(scenario)
+    assert topics == ("quote.binance.ETHUSDT",) and endpoints == ("tcp://127.0.0.1:5551",)
+    assert (timeout_s, retries) == (1.0, 2)

@@ -445,6 +445,18 @@ class Subscriber:
         self.endpoints = tuple(endpoints)
         self._closed = False
 
+    @classmethod
+    def from_config(cls, config: Any, message_type: Any, **kwargs: Any) -> Subscriber:
+        """Build from a :class:`~asymlp_runtime.config.SubscriberConfig` (endpoint, topics, ages)."""
+        return cls(
+            config.endpoint,
+            config.topics,
+            message_type,
+            max_age_s=config.max_age_s,
+            max_exchange_age_s=config.max_exchange_age_s,
+            **kwargs,
+        )
+
     @property
     def counters(self) -> dict[str, int]:
         """Counters of the checker (see :data:`STREAM_COUNTERS`)."""
@@ -550,6 +562,18 @@ class RequestClient:
             "malformed": 0,
             "unknown_version": 0,
         }
+
+    @classmethod
+    def from_config(cls, config: Any, reply_type: Any, *, sender: str, **kwargs: Any) -> RequestClient:
+        """Build from a :class:`~asymlp_runtime.config.ClientConfig` (endpoint, timeout, retries)."""
+        return cls(
+            config.endpoint,
+            reply_type,
+            sender=sender,
+            timeout_s=config.timeout_s,
+            retries=config.retries,
+            **kwargs,
+        )
 
     def _ensure_reader(self) -> None:
         if self._reader is None or self._reader.done():
