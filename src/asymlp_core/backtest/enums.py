@@ -87,3 +87,56 @@ class MMConfig(NamedTuple):
     taker_fee: float = 0.0005
     post_only: int = 1
     time_unit_ns: int = 1_000_000_000
+
+
+#: One bar of the LP backtest.  Parts of the PnL are per-bar increments (token1, human units);
+#: costs are positive numbers; ``equity`` is the running total (budget + PnL).
+LP_BAR_DTYPE = np.dtype(
+    [
+        ("tick_lower", "i4"),
+        ("tick_upper", "i4"),
+        ("reason", "i8"),
+        ("liquidity", "f8"),
+        ("amount0", "f8"),
+        ("amount1", "f8"),
+        ("lp_value", "f8"),
+        ("fees", "f8"),
+        ("hodl", "f8"),
+        ("il", "f8"),
+        ("lvr", "f8"),
+        ("gas", "f8"),
+        ("swap_cost", "f8"),
+        ("hedge_position", "f8"),
+        ("hedge_pnl", "f8"),
+        ("funding", "f8"),
+        ("hedge_cost", "f8"),
+        ("sigma", "f8"),
+        ("equity", "f8"),
+    ],
+    align=True,
+)
+
+#: The parts of the PnL decomposition and their signs: total = sum(sign * part).
+PNL_PARTS = (
+    ("fees", 1.0), ("hodl", 1.0), ("il", 1.0), ("gas", -1.0), ("swap_cost", -1.0),
+    ("hedge_pnl", 1.0), ("funding", 1.0), ("hedge_cost", -1.0),
+)
+
+
+class LPBacktestConfig(NamedTuple):
+    """Market and cost parameters of the LP backtest (the strategy's are LPStrategyParams).
+
+    ``fee``: the pool's fee as a fraction (0.003 for the 0.30% tier); ``budget`` in token1;
+    ``sigma0``: initial per-bar volatility of log price; ``ewma_lambda``: its EWMA decay
+    (0 keeps ``sigma0``); ``gas_cost`` token1 per rebalance; ``swap_fee``: cost fraction of the
+    token swap of a rebalance (pool fee + slippage); ``hedge_fee``: taker fee of hedge trades.
+    """
+
+    fee: float = 0.003
+    budget: float = 100_000.0
+    sigma0: float = 0.0008
+    ewma_lambda: float = 0.999
+    gas_cost: float = 5.0
+    swap_fee: float = 0.0035
+    hedge_fee: float = 0.0004
+    compound_fees: int = 1

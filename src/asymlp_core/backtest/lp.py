@@ -1,0 +1,159 @@
+"""LP + hedge backtest: typed API over :func:`lp_nb.run_lp_1d` and the PnL decomposition."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..rebalance.enums import RebalanceParams
+from ..strategy.enums import QUOTE_AS, QUOTE_GLFT, LPStrategyParams
+from .enums import LP_BAR_DTYPE, PNL_PARTS, LPBacktestConfig
+from .lp_nb import run_lp_1d
+
+
+class LPResult(NamedTuple):
+    bars: np.ndarray  # LP_BAR_DTYPE, one row per input bar
+    summary: dict
+
+
+def _finite_positive(name: str, a: np.ndarray, allow_zero: bool) -> None:
+    bad = ~np.isfinite(a) | ((a < 0) if allow_zero else (a <= 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        kind = "finite and non-negative" if allow_zero else "finite and positive"
+        raise ValueError(f"{name}[{i}] = {a[i]!r}: must be {kind}")
+
+
+def check_strategy_params(p: LPStrategyParams) -> LPStrategyParams:
+    """Validate and normalise field types (one compiled signature for every call)."""
+    if p.model not in (QUOTE_AS, QUOTE_GLFT):
+        raise ValueError(f"LPStrategyParams.model must be QUOTE_AS (0) or QUOTE_GLFT (1), got {p.model}")
+    for name in ("gamma", "k", "A", "tau", "range_scale", "q_max", "raw_per_human"):
+        v = float(getattr(p, name))
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError(f"LPStrategyParams.{name} must be finite and positive, got {v}")
+    for name in ("xi", "skew", "hedge_band", "hedge_min_size", "hedge_step"):
+        v = float(getattr(p, name))
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"LPStrategyParams.{name} must be finite and non-negative, got {v}")
+    if not 0.0 <= p.inventory_target <= 1.0:
+        raise ValueError(f"LPStrategyParams.inventory_target must be in [0, 1], got {p.inventory_target}")
+    if p.tick_spacing <= 0 or p.min_width_ticks <= 0 or p.max_width_ticks < p.min_width_ticks:
+        raise ValueError("LPStrategyParams needs tick_spacing > 0 and 0 < min_width_ticks <= max_width_ticks")
+    rb = p.rebalance
+    rb = RebalanceParams(*(float(v) for v in rb[:-1]), int(rb.enabled))
+    return LPStrategyParams(
+        int(p.model), float(p.gamma), float(p.k), float(p.A), float(p.xi), float(p.tau), float(p.range_scale),
+        float(p.skew), float(p.q_max), float(p.inventory_target), int(p.tick_spacing), int(p.min_width_ticks),
+        int(p.max_width_ticks), float(p.raw_per_human), int(p.hedge), float(p.hedge_band),
+        int(p.hedge_to_band_edge), float(p.hedge_min_size), float(p.hedge_step), rb,
+    )
+
+
+def check_backtest_config(c: LPBacktestConfig) -> LPBacktestConfig:
+    for name in ("fee", "budget", "sigma0"):
+        v = float(getattr(c, name))
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError(f"LPBacktestConfig.{name} must be finite and positive, got {v}")
+    for name in ("gas_cost", "swap_fee", "hedge_fee"):
+        v = float(getattr(c, name))
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"LPBacktestConfig.{name} must be finite and non-negative, got {v}")
+    if not 0.0 <= c.ewma_lambda < 1.0:
+        raise ValueError(f"LPBacktestConfig.ewma_lambda must be in [0, 1), got {c.ewma_lambda}")
+    return LPBacktestConfig(
+        float(c.fee), float(c.budget), float(c.sigma0), float(c.ewma_lambda), float(c.gas_cost),
+        float(c.swap_fee), float(c.hedge_fee), int(c.compound_fees),
+    )
+
+
+def _as_array(name: str, a, n: int | None, allow_zero: bool, positive: bool = True) -> np.ndarray:
+    arr = np.ascontiguousarray(np.atleast_1d(np.asarray(a, dtype=np.float64)))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a scalar or a non-empty 1-d array")
+    if n is not None and arr.size not in (1, n):
+        raise ValueError(f"{name} has {arr.size} values; expected 1 or one per bar ({n})")
+    if positive:
+        _finite_positive(name, arr, allow_zero)
+    elif not np.all(np.isfinite(arr)):
+        i = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"{name}[{i}] = {arr[i]!r}: must be finite")
+    return arr
+
+
+def run_lp_backtest(
+    price,
+    volume1,
+    pool_liquidity,
+    params: LPStrategyParams | None = None,
+    config: LPBacktestConfig | None = None,
+    funding=0.0,
+    out: np.ndarray | None = None,
+) -> LPResult:
+    """Backtest the hedged asymmetric LP strategy over price bars.
+
+    Parameters
+    ----------
+    price : array
+        Pool (reference) price per bar, token1 per token0 with decimals applied.
+    volume1 : array
+        Token1 volume traded on the pool per bar.
+    pool_liquidity : float or array
+        The pool's other active liquidity, in the same human units as our liquidity
+        (``L_raw / 10**((decimals0 + decimals1) / 2)`` for an on-chain ``liquidity`` reading).
+    funding : float or array
+        Perpetual funding rate per bar (a fraction; positive: longs pay shorts).
+    out : array, optional
+        A reusable ``LP_BAR_DTYPE`` buffer of at least ``len(price)`` rows.
+    """
+    p = _as_array("price", price, None, allow_zero=False)
+    n = p.size
+    v = _as_array("volume1", volume1, n, allow_zero=True)
+    if v.size != n:
+        raise ValueError(f"volume1 has {v.size} values; expected one per bar ({n})")
+    pl = _as_array("pool_liquidity", pool_liquidity, n, allow_zero=True)
+    fr = _as_array("funding", funding, n, allow_zero=True, positive=False)
+    params = check_strategy_params(params or LPStrategyParams())
+    config = check_backtest_config(config or LPBacktestConfig())
+    if out is None:
+        out = np.empty(n, dtype=LP_BAR_DTYPE)
+    elif out.dtype != LP_BAR_DTYPE or out.size < n:
+        raise ValueError("out must be an LP_BAR_DTYPE array with at least one row per bar")
+    run_lp_1d(p, v, fr, pl, params, config, out)
+    bars = out[:n]
+    return LPResult(bars, summarize_lp(bars, p, config))
+
+
+def pnl_decomposition(bars: np.ndarray) -> dict:
+    """Cumulative parts of the PnL (costs as negative contributions) and their total."""
+    parts = {name: float(sign * bars[name].sum()) for name, sign in PNL_PARTS}
+    parts["total"] = float(sum(parts.values()))
+    return parts
+
+
+def summarize_lp(bars: np.ndarray, price: np.ndarray, config: LPBacktestConfig, bars_per_year: float = 525_600.0) -> dict:
+    eq = bars["equity"]
+    rets = np.diff(eq) / eq[:-1] if eq.size > 1 else np.zeros(0)
+    daily = int(round(bars_per_year / 365.0)) or 1
+    d_eq = eq[::daily]
+    d_ret = np.diff(d_eq) / d_eq[:-1] if d_eq.size > 2 else np.zeros(0)
+    sharpe = float(d_ret.mean() / d_ret.std() * math.sqrt(365.0)) if d_ret.size > 1 and d_ret.std() > 0 else 0.0
+    dd = np.maximum.accumulate(eq) - eq
+    decomposition = pnl_decomposition(bars)
+    return {
+        "bars": int(bars.size),
+        "final_equity": float(eq[-1]),
+        "total_pnl": float(eq[-1] - config.budget),
+        "return": float(eq[-1] / config.budget - 1.0),
+        "sharpe_daily_annualised": sharpe,
+        "max_drawdown": float(dd.max()),
+        "max_drawdown_frac": float((dd / np.maximum.accumulate(eq)).max()),
+        "rebalances": int(np.count_nonzero(bars["reason"][1:])),
+        "lvr": float(bars["lvr"].sum()),
+        "time_in_range": float(np.mean((bars["amount0"] > 0) & (bars["amount1"] > 0))),
+        "hedge_turnover": float(np.abs(np.diff(bars["hedge_position"])).sum()),
+        "bar_return_std": float(rets.std()) if rets.size else 0.0,
+        "decomposition": decomposition,
+    }

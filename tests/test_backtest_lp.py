@@ -1,0 +1,127 @@
+"""LP + hedge backtester: accounting identities, the naive reference, the exact tier."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asymlp_core.backtest import LP_BAR_DTYPE, PNL_PARTS, LPBacktestConfig, pnl_decomposition, run_lp_backtest
+from asymlp_core.rebalance.enums import RebalanceParams
+from asymlp_core.strategy import QUOTE_GLFT, LPStrategyParams
+from asymlp_core.synthetic import MINUTES_PER_YEAR, gbm_jump_regime
+from asymlp_core.v3 import get_amounts_for_liquidity, get_sqrt_ratio_at_tick
+from naive_lp import naive_lp_backtest
+
+RAW = 1e-12  # WETH (18) / USDC (6): raw price = human price * 1e-12
+POOL_L = 3.6e5
+CFG = LPBacktestConfig(fee=0.003, budget=100_000.0, sigma0=0.0008, ewma_lambda=0.99, gas_cost=5.0,
+                       swap_fee=0.0035, hedge_fee=0.0004, compound_fees=1)
+ACTIVE = LPStrategyParams(raw_per_human=RAW, k=200.0, hedge_band=0.2,
+                          rebalance=RebalanceParams(0.1, 0.2, 0.5, 0.1, 0.05, 30.0, 15.0, 720.0, 10.0, 15))
+NO_REBALANCE = ACTIVE._replace(hedge=0, rebalance=ACTIVE.rebalance._replace(enabled=0))
+
+
+def market(n: int, seed: int, sigma: float = 0.9):
+    price, _ = gbm_jump_regime(n, 3000.0, 1.0 / MINUTES_PER_YEAR, sigma=sigma, seed=seed)
+    rng = np.random.default_rng(seed)
+    volume = rng.lognormal(math.log(8000.0), 1.0, n)
+    return price, volume
+
+
+def test_pnl_parts_sum_to_total():
+    price, volume = market(20_000, 1)
+    res = run_lp_backtest(price, volume, POOL_L, ACTIVE, CFG, funding=1e-6)
+    b = res.bars
+    total = b["equity"][-1] - CFG.budget
+    dec = pnl_decomposition(b)
+    assert dec["total"] == pytest.approx(total, rel=1e-12, abs=1e-6)
+    # bar by bar too: equity increments equal the sum of that bar's parts
+    step = np.diff(b["equity"])
+    parts = sum(sign * b[name][1:] for name, sign in PNL_PARTS)
+    np.testing.assert_allclose(step, parts, rtol=0, atol=1e-6)
+    assert res.summary["rebalances"] > 5 and np.any(b["hedge_position"] != 0)
+    # LVR is a loss: non-negative on every bar (V is concave in the price)
+    assert b["lvr"].min() > -1e-6
+
+
+@pytest.mark.parametrize("params", [ACTIVE, ACTIVE._replace(model=QUOTE_GLFT, k=200.0, A=50.0),
+                                    ACTIVE._replace(hedge=0), NO_REBALANCE])
+def test_kernel_matches_naive_python_reference(params):
+    price, volume = market(3_000, 7)
+    res = run_lp_backtest(price, volume, POOL_L, params, CFG, funding=2e-6)
+    ref = naive_lp_backtest(price, volume, 2e-6, POOL_L, params, CFG)
+    for name in LP_BAR_DTYPE.names:
+        got = res.bars[name]
+        want = np.array([r[name] for r in ref])
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-7, err_msg=name)
+
+
+def test_without_rebalance_or_hedge_the_value_is_the_exact_tier_position():
+    price, volume = market(5_000, 3, sigma=0.5)
+    res = run_lp_backtest(price, volume, POOL_L, NO_REBALANCE, CFG)
+    b = res.bars
+    assert np.count_nonzero(b["reason"]) == 1  # the opening only
+    lower, upper = int(b["tick_lower"][0]), int(b["tick_upper"][0])
+    # the position's liquidity in raw units, and the final price as a Q64.96 sqrt price
+    liq_raw = int(b["liquidity"][0] * 1e12)  # L_raw = L_human * 10**((18 + 6) / 2)
+    sqrt_p = int(math.sqrt(price[-1] * RAW) * 2**96)
+    a0, a1 = get_amounts_for_liquidity(sqrt_p, get_sqrt_ratio_at_tick(lower), get_sqrt_ratio_at_tick(upper), liq_raw)
+    exact_value = a0 / 1e18 * price[-1] + a1 / 1e6
+    # float liquidity truncated to an int raw amount and the exact tier's floors: 1e-9 relative
+    assert b["lp_value"][-1] == pytest.approx(exact_value, rel=1e-9)
+    # with no costs after the opening, IL + HODL equals the value change
+    v0 = b["lp_value"][0]
+    assert b["il"].sum() + b["hodl"].sum() == pytest.approx(b["lp_value"][-1] - v0, rel=1e-12, abs=1e-6)
+
+
+def test_fees_need_the_price_inside_the_range():
+    # a flat price inside the range earns fees each bar; far outside earns nothing
+    n = 100
+    price = np.full(n, 3000.0)
+    volume = np.full(n, 1e4)
+    res = run_lp_backtest(price, volume, POOL_L, NO_REBALANCE, CFG)
+    b = res.bars
+    liq = b["liquidity"][0]
+    assert b["fees"][1:] == pytest.approx(np.full(n - 1, 0.003 * 1e4 * liq / (liq + POOL_L)))
+    jump = np.concatenate([price[:10], np.full(n - 10, 4500.0)])
+    b2 = run_lp_backtest(jump, volume, POOL_L, NO_REBALANCE, CFG).bars
+    assert np.all(b2["fees"][11:] == 0.0) and b2["amount0"][-1] == 0.0
+
+
+def test_hedge_keeps_residual_within_band():
+    price, volume = market(20_000, 5)
+    res = run_lp_backtest(price, volume, POOL_L, ACTIVE, CFG)
+    b = res.bars
+    residual = b["amount0"] + b["hedge_position"]
+    assert np.abs(residual).max() <= ACTIVE.hedge_band + ACTIVE.hedge_step + 1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), sigma=st.floats(0.1, 2.0), fund=st.floats(-1e-5, 1e-5),
+       hedge=st.integers(0, 1), compound=st.integers(0, 1))
+def test_decomposition_identity_holds_for_random_markets(seed, sigma, fund, hedge, compound):
+    price, volume = market(2_000, seed, sigma)
+    res = run_lp_backtest(price, volume, POOL_L, ACTIVE._replace(hedge=hedge), CFG._replace(compound_fees=compound),
+                          funding=fund)
+    b = res.bars
+    assert pnl_decomposition(b)["total"] == pytest.approx(b["equity"][-1] - CFG.budget, rel=1e-11, abs=1e-6)
+    assert np.all(b["tick_lower"] < b["tick_upper"])
+    assert np.all(b["tick_lower"] % ACTIVE.tick_spacing == 0) and np.all(b["tick_upper"] % ACTIVE.tick_spacing == 0)
+
+
+def test_bad_inputs_are_refused_with_the_field_named():
+    price, volume = market(10, 1)
+    bad = price.copy()
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match=r"price\[3\]"):
+        run_lp_backtest(bad, volume, POOL_L)
+    with pytest.raises(ValueError, match="volume1 has 9 values"):
+        run_lp_backtest(price, volume[:9], POOL_L)
+    with pytest.raises(ValueError, match="LPStrategyParams.k"):
+        run_lp_backtest(price, volume, POOL_L, ACTIVE._replace(k=-1.0))
+    with pytest.raises(ValueError, match="LPBacktestConfig.ewma_lambda"):
+        run_lp_backtest(price, volume, POOL_L, ACTIVE, CFG._replace(ewma_lambda=1.5))
