@@ -1,32 +1,41 @@
-"""The ``asymlp`` command."""
+"""The ``asymlp`` command: dispatches to the modules of :mod:`asymlp_runtime.commands`."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    run_demo(price=args.price, budget_usd=args.budget, width_pct=args.width)
-    return 0
+#: Command modules, in help order.  Each has ``register(subparsers)``.
+COMMAND_MODULES = (
+    "demo",
+    "backtest",
+    "sweep",
+    "calibrate",
+    "run",
+    "status",
+    "process",
+    "export",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asymlp", description="Asymmetric liquidity provision toolkit")
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="a range for a budget, what it holds, a swap against it (offline)")
-    demo.add_argument("--price", type=float, default=3000.0, help="pool price, USDC per WETH")
-    demo.add_argument("--budget", type=float, default=10_000.0, help="budget in USDC")
-    demo.add_argument("--width", type=float, default=5.0, help="range half-width in percent")
-    demo.set_defaults(func=_cmd_demo)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"asymlp_runtime.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"asymlp_runtime.commands.{name}":
+                raise
+            continue
+        module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":
