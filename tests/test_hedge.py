@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -15,22 +16,25 @@ from asymlp_core.hedge import (
     ewma_beta,
     hedge_order_size,
     lp_greeks,
+    nb,
     residual_inventory,
     rolling_ols_beta,
 )
-from asymlp_core.hedge import nb
 
 LN = math.log(1.0001)
 H = 1e-5  # relative price bump of the numerical derivative
 
 
-def exact_value(liquidity: int, price: float, lo: int, hi: int) -> float:
-    """Position value in raw token1 at ``price`` from the exact tier (amounts rounded down)."""
-    sp = int(math.sqrt(price) * 2**96)
+def exact_value(liquidity: int, sqrt_price_x96: int, lo: int, hi: int) -> Fraction:
+    """Position value in raw token1 at ``sqrt_price_x96`` from the exact tier, as a rational.
+
+    Amounts come from ``get_amounts_for_liquidity`` (rounded down, raw units) and are valued
+    at the exact price ``sqrt_price_x96**2 / 2**192``, so no float round-off enters.
+    """
     a0, a1 = v3.get_amounts_for_liquidity(
-        sp, v3.get_sqrt_ratio_at_tick(lo), v3.get_sqrt_ratio_at_tick(hi), liquidity
+        sqrt_price_x96, v3.get_sqrt_ratio_at_tick(lo), v3.get_sqrt_ratio_at_tick(hi), liquidity
     )
-    return a0 * price + a1
+    return a0 * Fraction(sqrt_price_x96**2, 2**192) + a1
 
 
 @st.composite
@@ -51,13 +55,23 @@ def position_case(draw):
 @given(position_case())
 def test_delta_equals_numerical_derivative_of_exact_value(case):
     liquidity, p, lo, hi, _ = case
-    up, dn = p * (1 + H), p * (1 - H)
-    numeric = (exact_value(liquidity, up, lo, hi) - exact_value(liquidity, dn, lo, hi)) / (up - dn)
-    g = lp_greeks(float(liquidity), p, lo, hi)
-    # tolerance: central-difference truncation (O(H^2) relative) plus one raw unit of each
-    # amount lost to the exact tier's rounding down, divided by the bump 2 H P
-    rounding = (up + 1.0) / (up - dn)
-    assert abs(g.delta - numeric) <= 1e-7 * abs(g.delta) + 2.0 * rounding + 1e-12
+    # bump the sqrt price by about H/2 (price by about H) around sp0, in Q64.96 integers
+    sp0 = int(math.sqrt(p) * 2**96)
+    d = max(int(sp0 * H / 2), 1)
+    sp_up, sp_dn = sp0 + d, sp0 - d
+    p_up, p_dn = Fraction(sp_up**2, 2**192), Fraction(sp_dn**2, 2**192)
+    numeric = float(
+        (exact_value(liquidity, sp_up, lo, hi) - exact_value(liquidity, sp_dn, lo, hi))
+        / (p_up - p_dn)
+    )
+    p_mid = float((p_up + p_dn) / 2)  # the central difference is centred here
+    g = lp_greeks(float(liquidity), p_mid, lo, hi)
+    # tolerance: truncation of the central difference, dP^2 |d3V/dP3| / 6 with dP = H P and
+    # d3V/dP3 = 3 L / (4 P^(5/2)) inside, i.e. H^2 L / (8 sqrt(P)) (doubled); one raw unit of
+    # each amount lost to rounding down, over the bump; float evaluation of the closed form
+    truncation = 2.0 * H * H * liquidity / (8.0 * math.sqrt(p_mid))
+    rounding = 2.0 * (float(p_up) + 1.0) / float(p_up - p_dn)
+    assert abs(g.delta - numeric) <= truncation + rounding + 1e-12 * abs(g.delta)
 
 
 @given(position_case())
@@ -77,7 +91,9 @@ def test_gamma_equals_numerical_derivative_of_delta(case):
     liquidity = float(liquidity)
     sa, sb = math.exp(0.5 * lo * LN), math.exp(0.5 * hi * LN)
     up, dn = p * (1 + H), p * (1 - H)
-    num = (nb.lp_delta(liquidity, math.sqrt(up), sa, sb) - nb.lp_delta(liquidity, math.sqrt(dn), sa, sb)) / (up - dn)
+    d_up = nb.lp_delta(liquidity, math.sqrt(up), sa, sb)
+    d_dn = nb.lp_delta(liquidity, math.sqrt(dn), sa, sb)
+    num = (d_up - d_dn) / (up - dn)
     g = nb.lp_gamma(liquidity, math.sqrt(p), sa, sb)
     assert g == pytest.approx(num, rel=1e-4, abs=1e-9 * liquidity / p**1.5 * H)
 

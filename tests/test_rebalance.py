@@ -14,6 +14,7 @@ from asymlp_core.rebalance import (
     REASON_RESERVATION,
     REASON_STALE,
     RebalanceReason,
+    nb,
     rebalance_decide,
     rebalance_decide_1d,
     rebalance_inputs,
@@ -21,7 +22,6 @@ from asymlp_core.rebalance import (
     rebalance_state,
     relative_tolerance_to_ticks,
 )
-from asymlp_core.rebalance import nb
 
 LO, HI = -1000, 1000  # range of width 2000 ticks
 

@@ -12,8 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from asymlp_core.ranges import checks
-from asymlp_core.ranges import nb
+from asymlp_core.ranges import checks, nb
 
 #: Largest tick spacing the factory accepts (``tickSpacing < 16384`` in UniswapV3Factory).
 MAX_TICK_SPACING = 16383

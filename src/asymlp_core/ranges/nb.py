@@ -33,7 +33,8 @@ distances ``delta_bid``, ``delta_ask`` at which it wants to buy and sell, so
   The width is unchanged by the skew;
 * the width is clamped to ``[min_width, max_width]`` (both first aligned to the spacing:
   ``min`` rounded up, ``max`` rounded down, at least one spacing, at most the usable span);
-* the lower bound is floored and the upper bound ceiled to the tick spacing; if the
+* the lower bound is floored and the upper bound ceiled to the tick spacing (so the
+  range covers the quote; the width may grow by up to a spacing per side); if the
   alignment pushed the width past a limit, whole spacings are removed (or added) on both
   sides in the proportion ``f : 1 - f``;
 * if a bound falls outside the spacing-aligned usable ticks ``[-m, m]`` with
@@ -55,6 +56,14 @@ MIN_TICK = -887272
 MAX_TICK = 887272
 # ln(1.0001): converts natural-log price ratios into ticks.
 LN_TICK_BASE = math.log(1.0001)
+_INV_LN_TICK_BASE = 1.0 / LN_TICK_BASE
+# Fast-math flags of the hot range kernels, decided here only: "contract" lets LLVM fuse
+# a * b + c into one FMA (one rounding instead of two); no other IEEE rule is relaxed, so
+# NaN/inf handling and the floor/ceil alignment are unaffected.  The same kernels use
+# error_model="numpy" (no zero-division checks): every divisor there is > 0 by
+# construction (r > 0 is validated, the shared series divisor is >= 3.5, the width and
+# split divisions are guarded).
+FASTMATH = {"contract"}
 # A distance larger than any range can be (twice the tick domain); stands in for "infinite".
 _FAR_TICKS = 2.0 * MAX_TICK
 
@@ -106,6 +115,106 @@ def aligned_width_limits(tick_spacing, min_width_ticks, max_width_ticks):
     return wmin, wmax
 
 
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def _two_atanh_series(y):
+    """``2 atanh(y) = 2 (y + y^3/3 + ... + y^9/9)`` for ``|y| <= 0.0323``.
+
+    ``log1p(x) = 2 atanh(x / (2 + x))``; with ``|x| <= 1/16`` the first omitted term is
+    below ``1.2e-16`` relative, i.e. at rounding level.
+    """
+    y2 = y * y
+    return 2.0 * y * (1.0 + y2 * (1.0 / 3.0 + y2 * (0.2 + y2 * (1.0 / 7.0 + y2 * (1.0 / 9.0)))))
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def asymmetric_range_ticks_prepared(
+    reservation_price,
+    delta_bid,
+    delta_ask,
+    inventory,
+    inv_inventory_bound,
+    skew,
+    tick_spacing,
+    inv_tick_spacing,
+    wmin,
+    wmax,
+    lo_usable,
+    hi_usable,
+):
+    """:func:`asymmetric_range_ticks` with its loop invariants computed by the caller.
+
+    ``inv_inventory_bound = 1 / q_max``, ``inv_tick_spacing = 1 / spacing``,
+    ``(wmin, wmax) = aligned_width_limits(...)`` and
+    ``(lo_usable, hi_usable) = usable_tick_bounds(spacing)``.  Loops (the ``_1d`` form, a
+    backtest) call this to keep integer divisions and reciprocals out of the per-element
+    path; the result is identical to :func:`asymmetric_range_ticks`.
+    """
+    s = tick_spacing
+    t_r = math.log(reservation_price) * _INV_LN_TICK_BASE
+    t_r = min(max(t_r, float(MIN_TICK)), float(MAX_TICK))
+
+    # distances in ticks below and above r: ln(1 + x) / ln(1.0001)
+    inv_r = 1.0 / reservation_price
+    x_b = delta_bid * inv_r
+    x_a = delta_ask * inv_r
+    if x_b <= 0.0625 and x_a <= 0.0625:
+        # usual case (quotes within 6% of r): log1p(x) = 2 atanh(x / (2 + x)) by a short
+        # series, one division shared by both sides
+        inv = 1.0 / ((2.0 + x_a) * (2.0 - x_b))
+        d_hi = _two_atanh_series(x_a * (2.0 - x_b) * inv) * _INV_LN_TICK_BASE
+        d_lo = _two_atanh_series(x_b * (2.0 + x_a) * inv) * _INV_LN_TICK_BASE
+    else:
+        d_hi = min(math.log1p(x_a) * _INV_LN_TICK_BASE, _FAR_TICKS)
+        if x_b < 1.0:
+            d_lo = min(-math.log1p(-x_b) * _INV_LN_TICK_BASE, _FAR_TICKS)
+        else:
+            d_lo = _FAR_TICKS
+
+    # inventory skew: the upper share f = d_hi / W moves to f + k+ (1 - f) - k- f, written
+    # as tick distances so that no division (and no branch on the sign of k, which follows
+    # the inventory and would be mispredicted half of the time) is needed
+    u = min(max(inventory * inv_inventory_bound, -1.0), 1.0)
+    k = min(max(skew * u, -1.0), 1.0)
+    k_pos = max(k, 0.0)
+    k_neg = -min(k, 0.0)
+    below = d_lo - k_pos * d_lo + k_neg * d_hi
+    above = d_hi + k_pos * d_lo - k_neg * d_hi
+    width = d_lo + d_hi
+    if width < wmin or width > wmax:
+        # clamp the width, keeping the skewed split
+        f_up = above / width if width > 0.0 else 0.5 + 0.5 * k
+        width = min(max(width, float(wmin)), float(wmax))
+        above = f_up * width
+        below = width - above
+
+    lower = int(math.floor((t_r - below) * inv_tick_spacing)) * s
+    upper = int(math.ceil((t_r + above) * inv_tick_spacing)) * s
+
+    w = upper - lower
+    if w > wmax or w < wmin:
+        # alignment pushed the width past a limit: whole spacings off (or on) both sides
+        f_up = above / (above + below) if above + below > 0.0 else 0.5
+        if w > wmax:
+            n = (w - wmax) // s
+            n_hi = int(math.floor(n * f_up + 0.5))
+            upper -= n_hi * s
+            lower += (n - n_hi) * s
+        else:
+            n = (wmin - w) // s
+            n_hi = int(math.floor(n * f_up + 0.5))
+            upper += n_hi * s
+            lower -= (n - n_hi) * s
+
+    # shift (not cut) into the usable domain so the width limits still hold
+    if lower < lo_usable:
+        upper += lo_usable - lower
+        lower = lo_usable
+    if upper > hi_usable:
+        lower -= upper - hi_usable
+        upper = hi_usable
+    return lower, upper
+
+
 @njit(cache=True)
 def asymmetric_range_ticks(
     reservation_price,
@@ -142,64 +251,12 @@ def asymmetric_range_ticks(
     (int, int)
         ``tick_lower < tick_upper``, both multiples of ``tick_spacing``.
     """
-    s = tick_spacing
-    lo_usable, hi_usable = usable_tick_bounds(s)
-    wmin, wmax = aligned_width_limits(s, min_width_ticks, max_width_ticks)
-
-    t_r = math.log(reservation_price) / LN_TICK_BASE
-    if t_r < MIN_TICK:
-        t_r = float(MIN_TICK)
-    elif t_r > MAX_TICK:
-        t_r = float(MAX_TICK)
-
-    # distances in ticks below and above r
-    x_b = delta_bid / reservation_price
-    if x_b < 1.0:
-        d_lo = -math.log1p(-x_b) / LN_TICK_BASE
-    else:
-        d_lo = _FAR_TICKS
-    d_hi = math.log1p(delta_ask / reservation_price) / LN_TICK_BASE
-    d_lo = min(max(d_lo, 0.0), _FAR_TICKS)
-    d_hi = min(max(d_hi, 0.0), _FAR_TICKS)
-    width = d_lo + d_hi
-    f_up = d_hi / width if width > 0.0 else 0.5
-
-    # inventory skew: move the upper share towards 1 (long) or 0 (short)
-    u = inventory / inventory_bound
-    k = skew * min(max(u, -1.0), 1.0)
-    k = min(max(k, -1.0), 1.0)
-    if k > 0.0:
-        f_up = f_up + k * (1.0 - f_up)
-    else:
-        f_up = f_up + k * f_up
-    f_up = min(max(f_up, 0.0), 1.0)
-
-    width = min(max(width, float(wmin)), float(wmax))
-    lower_f = t_r - (1.0 - f_up) * width
-    upper_f = t_r + f_up * width
-    lower = int(math.floor(lower_f / s)) * s
-    upper = int(math.ceil(upper_f / s)) * s
-
-    w = upper - lower
-    if w > wmax:
-        n = (w - wmax) // s
-        n_hi = int(math.floor(n * f_up + 0.5))
-        upper -= n_hi * s
-        lower += (n - n_hi) * s
-    elif w < wmin:
-        n = (wmin - w) // s
-        n_hi = int(math.floor(n * f_up + 0.5))
-        upper += n_hi * s
-        lower -= (n - n_hi) * s
-
-    # shift (not cut) into the usable domain so the width limits still hold
-    if lower < lo_usable:
-        upper += lo_usable - lower
-        lower = lo_usable
-    if upper > hi_usable:
-        lower -= upper - hi_usable
-        upper = hi_usable
-    return lower, upper
+    lo_usable, hi_usable = usable_tick_bounds(tick_spacing)
+    wmin, wmax = aligned_width_limits(tick_spacing, min_width_ticks, max_width_ticks)
+    return asymmetric_range_ticks_prepared(
+        reservation_price, delta_bid, delta_ask, inventory, 1.0 / inventory_bound, skew,
+        tick_spacing, 1.0 / tick_spacing, wmin, wmax, lo_usable, hi_usable,
+    )
 
 
 @njit(cache=True)
@@ -221,17 +278,14 @@ def asymmetric_range_ticks_1d(
     Returns the number of elements written (``len(reservation_price)``).
     """
     n = reservation_price.shape[0]
+    lo_usable, hi_usable = usable_tick_bounds(tick_spacing)
+    wmin, wmax = aligned_width_limits(tick_spacing, min_width_ticks, max_width_ticks)
+    inv_qb = 1.0 / inventory_bound
+    inv_s = 1.0 / tick_spacing
     for i in range(n):
-        lo, hi = asymmetric_range_ticks(
-            reservation_price[i],
-            delta_bid[i],
-            delta_ask[i],
-            inventory[i],
-            inventory_bound,
-            skew,
-            tick_spacing,
-            min_width_ticks,
-            max_width_ticks,
+        lo, hi = asymmetric_range_ticks_prepared(
+            reservation_price[i], delta_bid[i], delta_ask[i], inventory[i], inv_qb, skew,
+            tick_spacing, inv_s, wmin, wmax, lo_usable, hi_usable,
         )
         out_lower[i] = lo
         out_upper[i] = hi

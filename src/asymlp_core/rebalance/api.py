@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from asymlp_core.ranges import checks
+from asymlp_core.ranges.nb import LN_TICK_BASE, MAX_TICK, MIN_TICK
 from asymlp_core.rebalance import nb
 from asymlp_core.rebalance.enums import (
     REASON_ALL,
@@ -14,8 +16,6 @@ from asymlp_core.rebalance.enums import (
     RebalanceReason,
     RebalanceState,
 )
-from asymlp_core.ranges import checks
-from asymlp_core.ranges.nb import LN_TICK_BASE, MAX_TICK, MIN_TICK
 
 
 def relative_tolerance_to_ticks(relative: float) -> float:
