@@ -1,0 +1,48 @@
+"""Helpers of the process tests: free loopback ports, configs from text, bounded waits."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from asymlp_runtime.config import ProcessConfig, load_config_text
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free TCP ports on 127.0.0.1 (bound and released at once)."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def config_from_text(text: str, tmp_path: Path) -> ProcessConfig:
+    """A config from TOML text with ``{tmp}`` replaced by ``tmp_path`` (logs, journals)."""
+    return load_config_text(text.replace("{tmp}", str(tmp_path)), "<test>", env={})
+
+
+async def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0, step_s: float = 0.01) -> bool:
+    """Poll ``predicate`` until true or ``timeout_s`` passes; returns its last value."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(step_s)
+    return predicate()
+
+
+def run_async(coro, timeout_s: float = 45.0):  # noqa: ANN001, ANN201
+    """Run a test coroutine in a fresh event loop, bounded by ``timeout_s``."""
+
+    async def main():  # noqa: ANN202
+        return await asyncio.wait_for(coro, timeout_s)
+
+    return asyncio.run(main())
