@@ -46,6 +46,8 @@ __all__ = [
     "MarketDataConfig",
     "TraderConfig",
     "LpModelConfig",
+    "LpStrategyConfig",
+    "LpSimConfig",
     "LpConfig",
     "SupervisorConfig",
     "ProcessConfig",
@@ -279,12 +281,64 @@ class LpModelConfig(_Section):
     q_max: PositiveFloat | None = None
 
 
+class LpStrategyConfig(_Section):
+    """``[LP.strategy]``: range, rebalance and volatility settings of the LP decision.
+
+    Times are in seconds. ``q_max`` is the inventory bound as a fraction of the position value
+    (used when ``LP.model.q_max``, in token0 units, is not set); ``sigma0`` is the initial
+    relative volatility per square root of second (used when ``LP.model.sigma`` is not set) and
+    ``sigma_halflife_s`` the half-life of its EWMA over the reference price. The rebalance
+    thresholds are those of :class:`asymlp_core.rebalance.enums.RebalanceParams`.
+    """
+
+    hedged: bool = True
+    range_scale: PositiveFloat = 1.0
+    skew: NonNegativeFloat = 0.5
+    q_max: PositiveFloat = 0.5
+    min_width_ticks: PositiveInt = 120
+    max_width_ticks: PositiveInt = 20000
+    band: Annotated[float, msgspec.Meta(ge=0, lt=0.5)] = 0.05
+    band_rearm: Annotated[float, msgspec.Meta(gt=0, le=0.5)] = 0.15
+    inventory_threshold: PositiveFloat = 0.10
+    inventory_rearm: NonNegativeFloat = 0.05
+    reservation_tolerance_ticks: PositiveFloat = 200.0
+    reservation_rearm_ticks: NonNegativeFloat = 100.0
+    max_age_s: PositiveFloat = 86_400.0
+    min_interval_s: NonNegativeFloat = 60.0
+    sigma0: PositiveFloat = 5e-5
+    sigma_halflife_s: PositiveFloat = 300.0
+    decision_interval_s: PositiveFloat = 0.25
+
+
+class LpSimConfig(_Section):
+    """``[LP.sim]``: the simulated pool (exact V3 state machine) used without an RPC URL.
+
+    The pool starts at ``initial_price`` (``None``: the paper reference price of
+    ``LP.reference_symbol`` at creation) with background liquidity ``background`` (pairs of
+    relative half width and value in token1) and an account worth ``budget1`` token1, half in
+    each token. ``state_path`` persists the simulated pool (``None``: next to the journal).
+    """
+
+    seed: int = 0
+    state_path: str | None = None
+    initial_price: PositiveFloat | None = None
+    budget1: PositiveFloat = 60_000.0
+    background: tuple[tuple[PositiveFloat, PositiveFloat], ...] = ((0.5, 20_000_000.0), (0.05, 10_000_000.0))
+    noise_rate_per_s: NonNegativeFloat = 2.0
+    noise_mean_value1: PositiveFloat = 5_000.0
+    noise_size_sigma: NonNegativeFloat = 1.0
+    arbitrage: bool = True
+
+
 class LpConfig(_Section):
     """``[LP]``: the pool and the chain.
 
-    ``pool`` is the pool address (or ``"devnet"`` for the pool the local chain deploys);
-    ``fee_tier`` is in pips (100, 500, 3000, 10000); ``rpc_url`` ``None`` means the local anvil
-    node; ``private_key`` signs transactions (from the environment only).
+    ``pool`` is the pool address (or ``"devnet"`` for the pool the local chain deploys, or a
+    name such as ``"sim"`` for the simulated pool); ``fee_tier`` is in pips (100, 500, 3000,
+    10000); ``rpc_url`` ``None`` means the local anvil node; ``private_key`` signs transactions
+    (from the environment only). ``backend``: ``"sim"`` runs the exact pool in-process
+    (``[LP.sim]``), ``"chain"`` the on-chain backend, ``"auto"`` the simulated pool unless an
+    RPC URL is given. ``reference_symbol`` names the paper reference path of the simulated flow.
     """
 
     pool: str
@@ -293,6 +347,10 @@ class LpConfig(_Section):
     rpc_url: str | None = None
     private_key: Secret | None = None
     model: LpModelConfig = msgspec.field(default_factory=LpModelConfig)
+    backend: Literal["auto", "sim", "chain"] = "auto"
+    reference_symbol: str = "ETH/USDT:USDT"
+    strategy: LpStrategyConfig = msgspec.field(default_factory=LpStrategyConfig)
+    sim: LpSimConfig = msgspec.field(default_factory=LpSimConfig)
 
 
 class SupervisorConfig(_Section):
