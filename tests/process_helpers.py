@@ -46,3 +46,23 @@ def run_async(coro, timeout_s: float = 45.0):  # noqa: ANN001, ANN201
         return await asyncio.wait_for(coro, timeout_s)
 
     return asyncio.run(main())
+
+
+def engine_config_text(ports: dict[str, int], name: str = "trading_engine_binance") -> str:
+    """A trading engine config on the given ports (``reports``, ``control``, ``orders``)."""
+    return f"""
+[GLOBAL]
+process_name = "{name}"
+log_dir = "{{tmp}}/logs"
+heartbeat_interval_s = 0.1
+journal_path = "{{tmp}}/journal/{name}.sqlite"
+[PUBLISHERS]
+reports = "tcp://127.0.0.1:{ports['reports']}"
+control = "tcp://127.0.0.1:{ports['control']}"
+[SERVERS]
+orders = "tcp://127.0.0.1:{ports['orders']}"
+[HTTP_API]
+exchange_id = "binanceusdm"
+[MARKET_DATA]
+symbols = ["ETH/USDT:USDT"]
+"""

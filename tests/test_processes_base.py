@@ -7,7 +7,6 @@ import json
 
 import msgspec
 import pytest
-from tests.process_helpers import config_from_text, free_ports, run_async, wait_until
 
 from asymlp_runtime import messages as m
 from asymlp_runtime.bus import Publisher, Subscriber
@@ -18,6 +17,7 @@ from asymlp_runtime.processes.base import (
     process_kind,
     stream_type,
 )
+from process_helpers import config_from_text, free_ports, run_async, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

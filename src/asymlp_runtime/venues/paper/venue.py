@@ -66,7 +66,7 @@ from asymlp_runtime.venues.errors import (
 )
 from asymlp_runtime.venues.paper.price import as_mid_source, gbm_mids, symbol_seed
 
-__all__ = ["DEFAULT_PAPER_MARKET", "PaperVenue", "PaperVenueConfig"]
+__all__ = ["DEFAULT_PAPER_MARKET", "PaperAccountState", "PaperVenue", "PaperVenueConfig"]
 
 #: An ETH perpetual with binance USD-M's ETHUSDT rules (min 0.001 ETH, step 0.001, tick 0.01,
 #: min notional 20 USDT, maker 0.02 %, taker 0.05 %).
@@ -128,6 +128,27 @@ class PaperVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     latency_s: float = 0.0
     rate_limit_per_s: float = 50.0
     rate_limit_burst: float = 100.0
+
+
+class PaperAccountState(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything of a paper account that outlives a process: orders, fills, positions, wallet.
+
+    Written by the process that owns the :class:`PaperVenue` (:meth:`PaperVenue.account_state`),
+    read back by :meth:`PaperVenue.restore_account` after a restart and by readers in other
+    processes (balances and positions, like a venue's account API).
+    """
+
+    venue: str
+    orders: list[VenueOrder]
+    fills: list[VenueFill]
+    positions: list[VenuePosition]
+    wallet: dict[str, float]
+    fees_paid: dict[str, float]
+    next_order_id: int
+    next_fill_id: int
+    next_trade_id: int
+    leverage: float = 10.0
+    ts_ns: int = 0
 
 
 @dataclass
@@ -270,6 +291,7 @@ class PaperVenue(Venue):
         self._next_order_id = 1
         self._next_fill_id = 1
         self._next_trade_id = 1
+        self._fills: list[VenueFill] = []
         self._order_stream = _Fanout()
         self._fill_stream = _Fanout()
         self._book_streams: dict[str, _Fanout] = {s: _Fanout() for s in self._markets}
@@ -436,6 +458,7 @@ class PaperVenue(Venue):
             ts_recv_ns=ts,
         )
         self._next_fill_id += 1
+        self._fills.append(fill)
         self._fill_stream.publish(fill)
         if liquidity is Liquidity.TAKER:
             self._trade_streams[r.symbol].publish(
@@ -672,6 +695,84 @@ class PaperVenue(Venue):
                 )
             )
         return out
+
+    async def fetch_fills(self, since_ns: int = 0) -> list[VenueFill]:
+        """Our executions with ``ts_exchange_ns >= since_ns``, oldest first (like ``fetch_my_trades``)."""
+        await self._request()
+        return [f for f in self._fills if f.ts_exchange_ns >= since_ns]
+
+    # ----------------------------------------------------------------------------------------
+    # persistence of the account (the book is not persisted: it is a function of the mids)
+    # ----------------------------------------------------------------------------------------
+    def account_state(self) -> PaperAccountState:
+        """A snapshot of the account (orders, fills, positions, wallet, id counters)."""
+        ts = self._time_ns()
+        positions = []
+        for s, pos in self._positions.items():
+            r = self._markets[s]
+            mark = self._books[s].mid
+            positions.append(
+                VenuePosition(
+                    symbol=s,
+                    qty=pos.qty,
+                    entry_price=pos.entry_price,
+                    realized_pnl=pos.realized_pnl,
+                    unrealized_pnl=pos.qty * (mark - pos.entry_price) * r.contract_size,
+                    mark_price=mark,
+                    ts_exchange_ns=ts,
+                    ts_recv_ns=ts,
+                )
+            )
+        return PaperAccountState(
+            venue=self.name,
+            orders=[o.view(ts) for o in self._orders.values()],
+            fills=list(self._fills),
+            positions=positions,
+            wallet=dict(self._wallet),
+            fees_paid=dict(self._fees_paid),
+            next_order_id=self._next_order_id,
+            next_fill_id=self._next_fill_id,
+            next_trade_id=self._next_trade_id,
+            leverage=self.config.leverage,
+            ts_ns=ts,
+        )
+
+    def restore_account(self, state: PaperAccountState) -> None:
+        """Replace the account by a snapshot from :meth:`account_state` (after a restart).
+
+        Resting orders come back and are matched against the current book at the next step.
+        """
+        self._orders = {}
+        for o in state.orders:
+            req = VenueOrderRequest(
+                client_order_id=o.client_order_id,
+                symbol=o.symbol,
+                side=o.side,
+                type=o.type,
+                qty=o.qty,
+                price=o.price,
+                time_in_force=o.time_in_force,
+                post_only=o.post_only,
+                reduce_only=o.reduce_only,
+            )
+            self._orders[o.client_order_id] = _Order(
+                req=req,
+                venue_order_id=o.venue_order_id,
+                status=o.status,
+                ts_ns=o.ts_exchange_ns,
+                filled_qty=o.filled_qty,
+                filled_notional=o.filled_qty * (o.avg_fill_price or 0.0),
+                reject_reason=o.reject_reason,
+            )
+        self._fills = list(state.fills)
+        for p in state.positions:
+            if p.symbol in self._positions:
+                self._positions[p.symbol] = _Position(p.qty, p.entry_price, p.realized_pnl)
+        self._wallet.update(state.wallet)
+        self._fees_paid.update(state.fees_paid)
+        self._next_order_id = state.next_order_id
+        self._next_fill_id = state.next_fill_id
+        self._next_trade_id = state.next_trade_id
 
     def fees_paid(self, currency: str) -> float:
         """Total fees paid in ``currency`` so far (rebates negative)."""

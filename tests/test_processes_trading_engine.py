@@ -1,0 +1,177 @@
+"""trading_engine on loopback with paper venues: journal before ack, de-duplication, restart and
+reconciliation, cancel on SIGTERM, breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from asymlp_runtime import messages as m
+from asymlp_runtime.bus import RequestClient, Subscriber
+from asymlp_runtime.journal import FillRecord, Journal, OrderEventRecord, OrderRecord
+from asymlp_runtime.processes.paper import PaperAccountStore, PaperSettings, make_paper_venue
+from asymlp_runtime.processes.trading_engine import TradingEngine
+from asymlp_runtime.venues.base import make_client_order_id
+from process_helpers import config_from_text, engine_config_text, free_ports, run_async, wait_until
+
+pytestmark = pytest.mark.timeout(90)
+SYM = "ETH/USDT:USDT"
+
+
+def _setup(tmp_path):
+    p = dict(zip(("reports", "control", "orders"), free_ports(3), strict=True))
+    cfg = config_from_text(engine_config_text(p), tmp_path)
+    settings = PaperSettings(directory=str(tmp_path / "paper"), step_s=0.05, seed=7)
+    return p, cfg, settings
+
+
+def _order(cid, side="buy", qty=0.01, price=None, **kw):
+    return m.OrderRequest(client_order_id=cid, venue="binance", symbol=SYM, side=side, qty=qty, price=price,
+                          type="limit" if price is not None else "market", **kw)
+
+
+async def _start(engine):
+    task = asyncio.create_task(engine.run())
+    assert await wait_until(lambda: engine.started.is_set() or task.done(), 10.0)
+    assert not task.done(), "engine failed to start"
+    return task
+
+
+async def _stop(engine, task):
+    engine.request_stop("test")
+    assert await asyncio.wait_for(task, 10.0) == 0
+
+
+def test_order_journaled_before_ack_and_retry_placed_once(tmp_path):
+    async def scenario():
+        p, cfg, settings = _setup(tmp_path)
+        venue = make_paper_venue("binance", [SYM], settings)
+        engine = TradingEngine(cfg, venue=venue, paper=settings, configure_logging=False)
+        task = await _start(engine)
+        fills = Subscriber(f"tcp://127.0.0.1:{p['reports']}", ["fill.binance."], m.Reports)
+        client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
+        cid = make_client_order_id("trader", 1)
+        try:
+            ack = await client.request(_order(cid))
+            assert ack.accepted, ack.reason
+            with Journal(cfg.global_.journal_path) as j:  # another connection sees it committed
+                assert [o.client_order_id for o in j.read(OrderRecord)] == [cid]
+            fill = await fills.recv(timeout_s=5.0)
+            assert fill is not None and fill.message.client_order_id == cid
+            with Journal(cfg.global_.journal_path) as j:  # journaled before published
+                assert [f.fill_id for f in j.read(FillRecord)] == [fill.message.fill_id]
+        finally:
+            await client.close()
+        await _stop(engine, task)
+        # a restarted engine (empty reply cache) gets the same request again: no second order
+        engine2 = TradingEngine(cfg, venue=venue, paper=settings, configure_logging=False)
+        task2 = await _start(engine2)
+        client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
+        try:
+            ack2 = await client.request(_order(cid))
+            assert ack2.accepted and ack2.reason == "duplicate"
+            assert ack2.venue_order_id == ack.venue_order_id
+        finally:
+            await client.close()
+            fills.close()
+        await _stop(engine2, task2)
+        assert venue.placed_count == 1
+        with Journal(cfg.global_.journal_path) as j:
+            assert len(j.read(OrderRecord)) == 1 and len(j.read(FillRecord)) == 1
+
+    run_async(scenario())
+
+
+def test_restart_journals_fill_missed_while_down_once(tmp_path):
+    async def scenario():
+        p, cfg, settings = _setup(tmp_path)
+        venue = make_paper_venue("binance", [SYM], settings)
+        venue.set_mid(SYM, 3000.0)
+        engine = TradingEngine(cfg, venue=venue, paper=settings, configure_logging=False, cancel_on_stop=False)
+        task = await _start(engine)
+        client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
+        cid = make_client_order_id("trader", 2)
+        try:
+            ack = await client.request(_order(cid, price=2900.0))
+            assert ack.accepted, ack.reason
+        finally:
+            await client.close()
+        await _stop(engine, task)  # "crash": the order stays open on the venue
+        venue.set_mid(SYM, 2850.0)  # fills the resting buy while no engine runs
+        assert (await venue.fetch_order(cid, SYM)).filled_qty == pytest.approx(0.01)
+        for _ in range(2):  # two restarts: the fill is journaled by the first only
+            engine = TradingEngine(cfg, venue=venue, paper=settings, configure_logging=False)
+            task = await _start(engine)
+            assert engine.last_reconciliation.is_clean
+            await _stop(engine, task)
+        with Journal(cfg.global_.journal_path) as j:
+            fills = j.read(FillRecord)
+            assert len(fills) == 1 and fills[0].client_order_id == cid and fills[0].price == 2900.0
+            assert [e.status for e in j.read(OrderEventRecord)][-1] == "filled"
+
+    run_async(scenario())
+
+
+def test_invalid_and_wrong_venue_orders_rejected_without_journal(tmp_path):
+    async def scenario():
+        p, cfg, settings = _setup(tmp_path)
+        engine = TradingEngine(cfg, venue=make_paper_venue("binance", [SYM], settings), paper=settings,
+                               configure_logging=False)
+        task = await _start(engine)
+        client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
+        try:
+            bad_step = await client.request(_order("t-1", qty=0.0105))
+            assert not bad_step.accepted and bad_step.reason.startswith("invalid")
+            other = await client.request(msgspec_replace(_order("t-2"), venue="deribit"))
+            assert not other.accepted
+        finally:
+            await client.close()
+        await _stop(engine, task)
+        with Journal(cfg.global_.journal_path) as j:
+            assert j.read(OrderRecord) == []
+
+    run_async(scenario())
+
+
+def msgspec_replace(msg, **kw):
+    import msgspec
+
+    return msgspec.structs.replace(msg, **kw)
+
+
+def test_sigterm_cancels_open_orders_in_subprocess(tmp_path):
+    p, cfg, settings = _setup(tmp_path)
+    cfg_path = tmp_path / "te.toml"
+    cfg_path.write_text(engine_config_text(p).replace("{tmp}", str(tmp_path)))
+    env = {**os.environ, "ASYMLP_PAPER_DIR": str(tmp_path / "paper"), "ASYMLP_PAPER_STEP_S": "0.05"}
+    code = "import sys; from asymlp_runtime.processes import run_process; sys.exit(run_process(None, sys.argv[1]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(cfg_path)], env=env, cwd=tmp_path)
+    try:
+        async def place():
+            client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader",
+                                   timeout_s=2.0, retries=10)
+            try:
+                ack = await client.request(_order("sig-1", qty=0.5, price=100.0))  # far below: rests
+                assert ack.accepted, ack.reason
+            finally:
+                await client.close()
+
+        run_async(place(), 40.0)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with Journal(cfg.global_.journal_path) as j:
+        statuses = [e.status for e in j.read(OrderEventRecord) if e.client_order_id == "sig-1"]
+    assert statuses[-1] == "canceled"
+    state = PaperAccountStore(tmp_path / "paper" / "binance.sqlite").load("binance")
+    assert [str(o.status) for o in state.orders] == ["canceled"]
+    assert time.time() > 0
