@@ -11,16 +11,19 @@ from .enums import (
     SELL_EVENT,
     STATE_DTYPE,
     TRADE_EVENT,
+    HEDGE_TRADE_DTYPE,
     LP_BAR_DTYPE,
+    LP_CORE_DTYPE,
+    REBALANCE_DTYPE,
     PNL_PARTS,
     LPBacktestConfig,
     MMConfig,
 )
-from .lp import LPResult, pnl_decomposition, run_lp_backtest, summarize_lp
+from .lp import LPResult, expand_bars, pnl_decomposition, run_lp_backtest, summarize_lp
 from .mm import MMResult, check_events, run_mm_backtest, summarize_mm
 
 __all__ = [
     "BOOK_TOP_EVENT", "BUY_EVENT", "EVENT_DTYPE", "FILL_DTYPE", "MODEL_AS", "MODEL_GLFT", "SELL_EVENT",
-    "STATE_DTYPE", "TRADE_EVENT", "LP_BAR_DTYPE", "PNL_PARTS", "LPBacktestConfig", "LPResult",
+    "STATE_DTYPE", "TRADE_EVENT", "HEDGE_TRADE_DTYPE", "LP_BAR_DTYPE", "LP_CORE_DTYPE", "REBALANCE_DTYPE", "expand_bars", "PNL_PARTS", "LPBacktestConfig", "LPResult",
     "MMConfig", "pnl_decomposition", "run_lp_backtest", "summarize_lp", "MMResult", "check_events", "run_mm_backtest", "summarize_mm",
 ]

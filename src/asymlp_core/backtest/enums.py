@@ -116,6 +116,42 @@ LP_BAR_DTYPE = np.dtype(
     align=True,
 )
 
+#: What the LP kernel writes per bar (the rest of ``LP_BAR_DTYPE`` is derived from it and the
+#: event logs).
+LP_CORE_DTYPE = np.dtype(
+    [
+        ("tick_lower", "i4"),
+        ("tick_upper", "i4"),
+        ("amount0", "f8"),
+        ("amount1", "f8"),
+        ("lp_value", "f8"),
+        ("fees", "f8"),
+        ("il", "f8"),
+        ("hedge_position", "f8"),
+        ("equity", "f8"),
+    ],
+    align=True,
+)
+
+#: One rebalance (or the opening) of the LP backtest.
+REBALANCE_DTYPE = np.dtype(
+    [
+        ("bar", "i8"),
+        ("reason", "i8"),
+        ("tick_lower", "i8"),
+        ("tick_upper", "i8"),
+        ("liquidity", "f8"),
+        ("value_before", "f8"),
+        ("fees_compounded", "f8"),
+        ("gas", "f8"),
+        ("swap_cost", "f8"),
+    ],
+    align=True,
+)
+
+#: One hedge trade of the LP backtest (``qty`` > 0 buys token0 on the perpetual).
+HEDGE_TRADE_DTYPE = np.dtype([("bar", "i8"), ("qty", "f8"), ("price", "f8"), ("cost", "f8")], align=True)
+
 #: The parts of the PnL decomposition and their signs: total = sum(sign * part).
 PNL_PARTS = (
     ("fees", 1.0), ("hodl", 1.0), ("il", 1.0), ("gas", -1.0), ("swap_cost", -1.0),

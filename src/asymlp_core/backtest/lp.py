@@ -9,13 +9,29 @@ import numpy as np
 
 from ..rebalance.enums import RebalanceParams
 from ..strategy.enums import QUOTE_AS, QUOTE_GLFT, LPStrategyParams
-from .enums import LP_BAR_DTYPE, PNL_PARTS, LPBacktestConfig
-from .lp_nb import run_lp_1d
+from .enums import (
+    HEDGE_TRADE_DTYPE,
+    LP_BAR_DTYPE,
+    LP_CORE_DTYPE,
+    PNL_PARTS,
+    REBALANCE_DTYPE,
+    LPBacktestConfig,
+)
+from .lp_nb import expand_bars_1d, lp_summary_1d, run_lp_1d
 
 
 class LPResult(NamedTuple):
-    bars: np.ndarray  # LP_BAR_DTYPE, one row per input bar
+    """``bars``: ``LP_BAR_DTYPE``, one row per input bar (``None`` when run with
+    ``full=False``); ``core``: what the kernel wrote per bar (``LP_CORE_DTYPE``);
+    ``rebalances`` and ``hedge_trades``: the event logs; ``sigma``: the volatility used at
+    each bar; ``summary``: figures of the run."""
+
+    bars: np.ndarray | None
     summary: dict
+    core: np.ndarray
+    rebalances: np.ndarray
+    hedge_trades: np.ndarray
+    sigma: np.ndarray
 
 
 def _finite_positive(name: str, a: np.ndarray, allow_zero: bool) -> None:
@@ -91,6 +107,7 @@ def run_lp_backtest(
     config: LPBacktestConfig | None = None,
     funding=0.0,
     out: np.ndarray | None = None,
+    full: bool = True,
 ) -> LPResult:
     """Backtest the hedged asymmetric LP strategy over price bars.
 
@@ -106,7 +123,10 @@ def run_lp_backtest(
     funding : float or array
         Perpetual funding rate per bar (a fraction; positive: longs pay shorts).
     out : array, optional
-        A reusable ``LP_BAR_DTYPE`` buffer of at least ``len(price)`` rows.
+        A reusable ``LP_CORE_DTYPE`` buffer of at least ``len(price)`` rows.
+    full : bool
+        Materialise ``bars`` (every per-bar part of the PnL) and the summary; ``False``
+        returns only what the kernel wrote (for sweeps and benchmarks).
     """
     p = _as_array("price", price, None, allow_zero=False)
     n = p.size
@@ -118,42 +138,72 @@ def run_lp_backtest(
     params = check_strategy_params(params or LPStrategyParams())
     config = check_backtest_config(config or LPBacktestConfig())
     if out is None:
-        out = np.empty(n, dtype=LP_BAR_DTYPE)
-    elif out.dtype != LP_BAR_DTYPE or out.size < n:
-        raise ValueError("out must be an LP_BAR_DTYPE array with at least one row per bar")
-    run_lp_1d(p, v, fr, pl, params, config, out)
-    bars = out[:n]
-    return LPResult(bars, summarize_lp(bars, p, config))
+        out = np.empty(n, dtype=LP_CORE_DTYPE)
+    elif out.dtype != LP_CORE_DTYPE or out.size < n:
+        raise ValueError("out must be an LP_CORE_DTYPE array with at least one row per bar")
+    sigma = np.empty(n)
+    cap = max(64, n // 32)
+    rebalances = np.empty(cap, dtype=REBALANCE_DTYPE)
+    hedges = np.empty(cap, dtype=HEDGE_TRADE_DTYPE)
+    while True:
+        _, n_rb, n_h = run_lp_1d(p, v, fr, pl, params, config, out, sigma, rebalances, hedges)
+        if n_rb <= rebalances.size and n_h <= hedges.size:
+            break
+        rebalances = np.empty(max(n_rb, rebalances.size), dtype=REBALANCE_DTYPE)
+        hedges = np.empty(max(n_h, hedges.size), dtype=HEDGE_TRADE_DTYPE)
+    core = out[:n]
+    rebalances, hedges = rebalances[:n_rb], hedges[:n_h]
+    bars = expand_bars(core, rebalances, hedges, sigma, p, fr) if full else None
+    summary = summarize_lp(bars, p, config) if full else {"final_equity": float(core["equity"][-1])}
+    return LPResult(bars, summary, core, rebalances, hedges, sigma)
+
+
+def expand_bars(
+    core: np.ndarray,
+    rebalances: np.ndarray,
+    hedges: np.ndarray,
+    sigma: np.ndarray,
+    price: np.ndarray,
+    funding: np.ndarray,
+) -> np.ndarray:
+    """The full per-bar record (``LP_BAR_DTYPE``) from the kernel's compact rows and event logs
+    (see :func:`asymlp_core.backtest.lp_nb.expand_bars_1d`)."""
+    bars = np.empty(core.size, dtype=LP_BAR_DTYPE)
+    expand_bars_1d(core, rebalances, hedges, sigma, price, np.ascontiguousarray(funding, dtype=np.float64), bars)
+    return bars
 
 
 def pnl_decomposition(bars: np.ndarray) -> dict:
     """Cumulative parts of the PnL (costs as negative contributions) and their total."""
-    parts = {name: float(sign * bars[name].sum()) for name, sign in PNL_PARTS}
-    parts["total"] = float(sum(parts.values()))
-    return parts
+    parts, *_ = lp_summary_1d(bars, max(1, bars.size))
+    out = {name: float(v) for (name, _), v in zip(PNL_PARTS, parts, strict=True)}
+    out["total"] = float(parts.sum())
+    return out
 
 
 def summarize_lp(bars: np.ndarray, price: np.ndarray, config: LPBacktestConfig, bars_per_year: float = 525_600.0) -> dict:
-    eq = bars["equity"]
-    rets = np.diff(eq) / eq[:-1] if eq.size > 1 else np.zeros(0)
-    daily = int(round(bars_per_year / 365.0)) or 1
-    d_eq = eq[::daily]
-    d_ret = np.diff(d_eq) / d_eq[:-1] if d_eq.size > 2 else np.zeros(0)
-    sharpe = float(d_ret.mean() / d_ret.std() * math.sqrt(365.0)) if d_ret.size > 1 and d_ret.std() > 0 else 0.0
-    dd = np.maximum.accumulate(eq) - eq
-    decomposition = pnl_decomposition(bars)
+    """Figures of a run: PnL decomposition, return, daily Sharpe, drawdown, activity."""
+    daily = max(1, int(round(bars_per_year / 365.0)))
+    parts, dd, ddf, inside, d_sum, d_sq, d_n = lp_summary_1d(bars, daily)
+    decomposition = {name: float(v) for (name, _), v in zip(PNL_PARTS, parts, strict=True)}
+    decomposition["total"] = float(parts.sum())
+    sharpe = 0.0
+    if d_n > 1:
+        mean = d_sum / d_n
+        var = max(d_sq / d_n - mean * mean, 0.0)
+        sharpe = float(mean / math.sqrt(var) * math.sqrt(365.0)) if var > 0 else 0.0
+    final = float(bars["equity"][-1])
     return {
         "bars": int(bars.size),
-        "final_equity": float(eq[-1]),
-        "total_pnl": float(eq[-1] - config.budget),
-        "return": float(eq[-1] / config.budget - 1.0),
+        "final_equity": final,
+        "total_pnl": final - config.budget,
+        "return": final / config.budget - 1.0,
         "sharpe_daily_annualised": sharpe,
-        "max_drawdown": float(dd.max()),
-        "max_drawdown_frac": float((dd / np.maximum.accumulate(eq)).max()),
+        "max_drawdown": float(dd),
+        "max_drawdown_frac": float(ddf),
         "rebalances": int(np.count_nonzero(bars["reason"][1:])),
         "lvr": float(bars["lvr"].sum()),
-        "time_in_range": float(np.mean((bars["amount0"] > 0) & (bars["amount1"] > 0))),
+        "time_in_range": float(inside) / bars.size,
         "hedge_turnover": float(np.abs(np.diff(bars["hedge_position"])).sum()),
-        "bar_return_std": float(rets.std()) if rets.size else 0.0,
         "decomposition": decomposition,
     }

@@ -1,9 +1,16 @@
 """Vectorised LP + hedge backtest kernel (Numba; kernels only, no validation).
 
-Contract: ``run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out)`` walks the
-bars once, calls the strategy's decision (:func:`asymlp_core.strategy.nb.lp_decide`, the same
-function the live ``lp_manager`` calls) at every bar, and fills the caller-allocated ``out``
-(``LP_BAR_DTYPE``) row by row; returns the number of bars.
+Contract: ``run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sigma,
+out_rebalances, out_hedges)`` walks the bars once, calls the strategy's decision
+(:func:`asymlp_core.strategy.nb.lp_decide`, the same function the live ``lp_manager`` calls)
+at every bar, and fills the caller-allocated buffers: ``out`` (``LP_CORE_DTYPE``, one compact
+row per bar), ``out_sigma`` (the volatility each decision used), ``out_rebalances``
+(``REBALANCE_DTYPE``) and ``out_hedges`` (``HEDGE_TRADE_DTYPE``), the last two as event logs.
+Returns ``(n_bars, n_rebalances, n_hedge_trades)``; an event count above its buffer's length
+means the buffer was too small (nothing is written past it): allocate more and run again.
+The per-bar parts that follow from these (HODL, LVR, hedge PnL, funding, costs) are
+materialised by :func:`asymlp_core.backtest.lp.expand_bars` with NumPy, so that the kernel
+writes 64 bytes per bar instead of 150.
 
 Model, per bar ``i`` (prices human: token1 per token0 with decimals applied):
 - The pool trades at ``price[i]`` (arbitrage keeps it within the fee of the reference).
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ..ranges.nb import LN_TICK_BASE
@@ -35,25 +43,61 @@ _INV_LN = 1.0 / LN_TICK_BASE
 
 
 @njit(cache=True, inline="always")
-def _amounts(liq, s, sa, sb):
+def _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb):
+    """Token amounts of ``liq`` at sqrt price ``s`` in ``[sa, sb]`` (reciprocals given: no division)."""
     if s <= sa:
-        return liq * (1.0 / sa - 1.0 / sb), 0.0
+        return liq * (inv_sa - inv_sb), 0.0
     if s >= sb:
         return 0.0, liq * (sb - sa)
-    return liq * (1.0 / s - 1.0 / sb), liq * (s - sa)
+    return liq * (inv_s - inv_sb), liq * (s - sa)
 
 
 @njit(cache=True)
-def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out):
+def market_pass_1d(price, sigma0, lam, out_tick, out_sqrt, out_inv_sqrt, out_sigma):
+    """First pass, independent per bar (so it pipelines): fractional tick of each price,
+    its square root and reciprocal, and the EWMA volatility of log returns known before the
+    bar's decision."""
     n = price.shape[0]
+    var = sigma0 * sigma0
+    t_prev = 0.0
+    for i in range(n):
+        p = price[i]
+        t = math.log(p) * _INV_LN
+        out_tick[i] = t
+        sq = math.sqrt(p)
+        out_sqrt[i] = sq
+        out_inv_sqrt[i] = 1.0 / sq
+        if i > 0 and lam > 0.0:
+            ret = (t - t_prev) * LN_TICK_BASE
+            var = lam * var + (1.0 - lam) * ret * ret
+        out_sigma[i] = math.sqrt(var)
+        t_prev = t
+    return n
+
+
+@njit(cache=True)
+def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sigma, out_rebalances, out_hedges):
+    n = price.shape[0]
+    ticks = np.empty(n)
+    sqrts = np.empty(n)
+    inv_sqrts = np.empty(n)
+    sigmas = out_sigma
+    market_pass_1d(price, cfg.sigma0, cfg.ewma_lambda, ticks, sqrts, inv_sqrts, sigmas)
+    cap_rb = out_rebalances.shape[0]
+    cap_h = out_hedges.shape[0]
+    n_rb = 0
+    n_h = 0
     nf = funding.shape[0]
     npl = pool_liquidity.shape[0]
     half_ln_raw = 0.5 * math.log(params.raw_per_human)
     prep = lp_prepare(params)
     state = LPStrategyState(0, 0, 0, 0.0, 0.0, 0)
     liq = 0.0
+    share = 0.0  # liq / (liq + pool_liquidity) when the pool's liquidity is one number
     sa = 1.0
     sb = 1.0
+    inv_sa = 1.0
+    inv_sb = 1.0
     t_lo = 0.0  # range bounds in human fractional ticks
     t_hi = 0.0
     x_open = 0.0
@@ -63,44 +107,37 @@ def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out):
     fee_cash = 0.0
     hedge_cash = 0.0
     h = 0.0
-    var = cfg.sigma0 * cfg.sigma0
-    lam = cfg.ewma_lambda
     p_prev = price[0]
-    t_prev = math.log(p_prev) * _INV_LN
+    t_prev = ticks[0]
     for i in range(n):
         p = price[i]
-        t_now = math.log(p) * _INV_LN
+        t_now = ticks[i]
         dp = p - p_prev
-        s = math.sqrt(p)
-        # volatility estimate before the decision (no look-ahead): EWMA of log returns
-        if i > 0 and lam > 0.0:
-            ret = (t_now - t_prev) * LN_TICK_BASE
-            var = lam * var + (1.0 - lam) * ret * ret
-        sigma = math.sqrt(var)
+        s = sqrts[i]
+        inv_s = inv_sqrts[i]
+        sigma = sigmas[i]
 
         fees = 0.0
-        hodl = 0.0
         il = 0.0
-        lvr = 0.0
         if state.is_open != 0:
-            x_prev = x
-            x, y = _amounts(liq, s, sa, sb)
+            x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
             new_value = x * p + y
-            dv = new_value - value
-            hodl = x_open * dp
-            il = dv - hodl
-            lvr = x_prev * dp - dv
+            il = (new_value - value) - x_open * dp
             value = new_value
             # fraction of the bar's log path inside the range
             lo_t = min(t_prev, t_now)
             hi_t = max(t_prev, t_now)
-            if hi_t > lo_t:
+            if lo_t >= t_lo and hi_t < t_hi:
+                frac = 1.0
+            elif hi_t <= t_lo or lo_t >= t_hi:
+                frac = 0.0
+            elif hi_t > lo_t:
                 frac = (min(hi_t, t_hi) - max(lo_t, t_lo)) / (hi_t - lo_t)
-                frac = min(max(frac, 0.0), 1.0)
             else:
                 frac = 1.0 if t_lo <= t_now < t_hi else 0.0
-            pl = pool_liquidity[i if npl > 1 else 0]
-            fees = cfg.fee * volume1[i] * liq / (liq + pl) * frac
+            if npl > 1:
+                share = liq / (liq + pool_liquidity[i])
+            fees = cfg.fee * volume1[i] * share * frac
             fee_cash += fees
         hedge_pnl = h * dp
         fund = -h * p_prev * funding[i if nf > 1 else 0] if i > 0 else 0.0
@@ -110,55 +147,179 @@ def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out):
         state, reason, r = lp_decide_prepared(
             state, float(i), p, t_now + prep.raw_tick_offset, sigma, x, y, h, params, prep
         )
-        gas = 0.0
-        swap_cost = 0.0
         if reason != 0:
+            value_before = value
             budget = value
+            compounded = 0.0
             if cfg.compound_fees != 0:
+                compounded = fee_cash
                 budget += fee_cash
                 fee_cash = 0.0
             sa = math.exp(0.5 * state.tick_lower * LN_TICK_BASE - half_ln_raw)
             sb = math.exp(0.5 * state.tick_upper * LN_TICK_BASE - half_ln_raw)
+            inv_sa = 1.0 / sa
+            inv_sb = 1.0 / sb
             t_lo = 2.0 * math.log(sa) * _INV_LN
             t_hi = 2.0 * math.log(sb) * _INV_LN
             # value of one unit of liquidity at this price, then the amounts of the new range
-            ux, uy = _amounts(1.0, s, sa, sb)
+            ux, uy = _amounts(1.0, s, inv_s, sa, sb, inv_sa, inv_sb)
             unit = ux * p + uy
             x_target = budget / unit * ux
             gas = cfg.gas_cost
             swap_cost = cfg.swap_fee * abs(x_target - x) * p
             budget -= gas + swap_cost
             liq = budget / unit if budget > 0.0 else 0.0
-            x, y = _amounts(liq, s, sa, sb)
+            share = liq / (liq + pool_liquidity[0])
+            x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
             # the new position is worth the budget; value - (gas + swap) + compounded fees
             value = x * p + y
             x_open = x
+            if n_rb < cap_rb:
+                ev = out_rebalances[n_rb]
+                ev.bar = i
+                ev.reason = reason
+                ev.tick_lower = state.tick_lower
+                ev.tick_upper = state.tick_upper
+                ev.liquidity = liq
+                ev.value_before = value_before
+                ev.fees_compounded = compounded
+                ev.gas = gas
+                ev.swap_cost = swap_cost
+            n_rb += 1
         # ---- hedge
         order = hedge_decide(x, h, params)
-        hedge_cost = abs(order) * p * cfg.hedge_fee
-        h += order
-        hedge_cash -= hedge_cost
+        if order != 0.0:
+            hedge_cost = abs(order) * p * cfg.hedge_fee
+            h += order
+            hedge_cash -= hedge_cost
+            if n_h < cap_h:
+                hv = out_hedges[n_h]
+                hv.bar = i
+                hv.qty = order
+                hv.price = p
+                hv.cost = hedge_cost
+            n_h += 1
 
         row = out[i]
         row.tick_lower = state.tick_lower
         row.tick_upper = state.tick_upper
-        row.reason = reason
-        row.liquidity = liq
         row.amount0 = x
         row.amount1 = y
         row.lp_value = value
         row.fees = fees
-        row.hodl = hodl
         row.il = il
-        row.lvr = lvr
-        row.gas = gas
-        row.swap_cost = swap_cost
         row.hedge_position = h
-        row.hedge_pnl = hedge_pnl
-        row.funding = fund
-        row.hedge_cost = hedge_cost
-        row.sigma = sigma
         row.equity = value + fee_cash + hedge_cash
         p_prev = p
         t_prev = t_now
+    return n, n_rb, n_h
+
+
+@njit(cache=True)
+def expand_bars_1d(core, rebalances, hedges, sigma, price, funding, out):
+    """Fill the full per-bar record (``LP_BAR_DTYPE``) from the kernel's compact rows and logs.
+
+    HODL, LVR, hedge PnL and funding follow from consecutive rows with the kernel's own
+    formulas (``hodl = dV - il``, ``lvr = x[i-1] dP - dV`` with ``dV`` the value change before
+    any rebalance, ``hedge_pnl = h[i-1] dP``, ``funding = -h[i-1] P[i-1] rate[i]``); costs and
+    reasons come from the logs; liquidity is carried forward from the last rebalance.
+    """
+    n = core.shape[0]
+    nf = funding.shape[0]
+    j = 0  # next rebalance
+    k = 0  # next hedge trade
+    liq = 0.0
+    opened = False
+    for i in range(n):
+        c = core[i]
+        o = out[i]
+        o.tick_lower = c.tick_lower
+        o.tick_upper = c.tick_upper
+        o.amount0 = c.amount0
+        o.amount1 = c.amount1
+        o.lp_value = c.lp_value
+        o.fees = c.fees
+        o.il = c.il
+        o.hedge_position = c.hedge_position
+        o.equity = c.equity
+        o.sigma = sigma[i]
+        value_pre = c.lp_value
+        o.reason = 0
+        o.gas = 0.0
+        o.swap_cost = 0.0
+        was_open = opened
+        if j < rebalances.shape[0] and rebalances[j].bar == i:
+            ev = rebalances[j]
+            o.reason = ev.reason
+            o.gas = ev.gas
+            o.swap_cost = ev.swap_cost
+            liq = ev.liquidity
+            value_pre = ev.value_before
+            opened = True
+            j += 1
+        o.liquidity = liq
+        cost = 0.0
+        while k < hedges.shape[0] and hedges[k].bar == i:
+            cost += hedges[k].cost
+            k += 1
+        o.hedge_cost = cost
+        if i > 0:
+            prev = core[i - 1]
+            dp = price[i] - price[i - 1]
+            if was_open:
+                dv = value_pre - prev.lp_value
+                o.hodl = dv - c.il
+                o.lvr = prev.amount0 * dp - dv
+            else:
+                o.hodl = 0.0
+                o.lvr = 0.0
+            o.hedge_pnl = prev.hedge_position * dp
+            o.funding = -prev.hedge_position * price[i - 1] * funding[i if nf > 1 else 0]
+        else:
+            o.hodl = 0.0
+            o.lvr = 0.0
+            o.hedge_pnl = 0.0
+            o.funding = 0.0
     return n
+
+
+@njit(cache=True)
+def lp_summary_1d(bars, bars_per_day):
+    """(sum of each PnL part in PNL_PARTS order, max drawdown, max drawdown fraction,
+    bars with both tokens held, daily-return mean, daily-return std, n daily returns)."""
+    n = bars.shape[0]
+    parts = np.zeros(8)
+    peak = -np.inf
+    dd = 0.0
+    ddf = 0.0
+    inside = 0
+    d_sum = 0.0
+    d_sq = 0.0
+    d_n = 0
+    last_eq = bars[0].equity
+    for i in range(n):
+        b = bars[i]
+        parts[0] += b.fees
+        parts[1] += b.hodl
+        parts[2] += b.il
+        parts[3] -= b.gas
+        parts[4] -= b.swap_cost
+        parts[5] += b.hedge_pnl
+        parts[6] += b.funding
+        parts[7] -= b.hedge_cost
+        eq = b.equity
+        if eq > peak:
+            peak = eq
+        if peak - eq > dd:
+            dd = peak - eq
+        if peak > 0.0 and (peak - eq) / peak > ddf:
+            ddf = (peak - eq) / peak
+        if b.amount0 > 0.0 and b.amount1 > 0.0:
+            inside += 1
+        if i > 0 and i % bars_per_day == 0:
+            r = eq / last_eq - 1.0
+            d_sum += r
+            d_sq += r * r
+            d_n += 1
+            last_eq = eq
+    return parts, dd, ddf, inside, d_sum, d_sq, d_n

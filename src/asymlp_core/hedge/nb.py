@@ -91,7 +91,7 @@ def residual_inventory(lp_token0, spot_token0, hedge_position, target):
     return lp_token0 + spot_token0 + hedge_position - target
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def hedge_order_size(residual, band, to_band_edge, min_size, step):
     """Signed order (token0; > 0 buys) that reduces ``residual``; 0 inside the band.
 

@@ -48,7 +48,7 @@ from asymlp_core.rebalance.enums import (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def range_depth(price_tick, tick_lower, tick_upper):
     """Distance from the price to the nearest range edge as a fraction of the width.
 
@@ -58,7 +58,7 @@ def range_depth(price_tick, tick_lower, tick_upper):
     return min(price_tick - tick_lower, tick_upper - price_tick) / width
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def active_triggers(state, inputs, params):
     """Bit set of the triggers whose measure is past its fire threshold (armed or not)."""
     en = params.enabled
@@ -79,7 +79,7 @@ def active_triggers(state, inputs, params):
     return act
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rearmed_triggers(state, inputs, params):
     """Bit set of the triggers whose measure is back past its re-arm threshold."""
     re = 0
@@ -100,7 +100,7 @@ def rebalance_state_init(time, reservation_tick, armed):
     return RebalanceState(float(time), float(reservation_tick), armed)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rebalance_decide(state, inputs, params):
     """One step of the edge-triggered decision: ``(state, inputs, params) -> (state, reason)``.
 

@@ -107,23 +107,34 @@ def lp_decide_prepared(
 ):
     """:func:`lp_decide` with the loop invariants (``lp_prepare``) and the raw fractional
     price tick (``ln(price * raw_per_human) / ln(1.0001)``) supplied by the caller."""
-    q = exposure_fraction(price, lp_token0, lp_token1, hedge_position, params)
-    r_off, d_b, d_a = model_distances(q, sigma, params, prep)
-    r = price * (1.0 + r_off)
-    r_tick = price_tick + math.log1p(r_off) * _INV_LN
+    value = lp_token0 * price + lp_token1
+    inv_value = 1.0 / value if value > 0.0 else 0.0
+    if params.hedge != 0:
+        q = (lp_token0 + hedge_position) * price * inv_value
+    else:
+        q = lp_token0 * price * inv_value - params.inventory_target
+    # reservation offset of the model (AS: -q gamma sigma^2 tau; GLFT quotes around the mid)
+    if params.model == QUOTE_AS:
+        r_off = -q * params.gamma * sigma * sigma * params.tau
+    else:
+        r_off = 0.0
+    # ln(1 + r_off) to third order: |r_off| < 1e-2 in any sane setting, error < r_off^4 / 4
+    r_tick = price_tick + r_off * (1.0 - r_off * (0.5 - r_off / 3.0)) * _INV_LN
     reason = 0
     rb = RebalanceState(state.last_rebalance_time, state.reservation_ref_tick, state.armed)
     if state.is_open == 0:
         reason = REASON_OPEN
         rb = RebalanceState(time, r_tick, params.rebalance.enabled)
     else:
-        value = lp_token0 * price + lp_token1
-        ratio = lp_token0 * price / value if value > 0.0 else 0.5
+        ratio = lp_token0 * price * inv_value if value > 0.0 else 0.5
         inputs = RebalanceInputs(time, price_tick, state.tick_lower, state.tick_upper, ratio, r_tick)
         rb, reason = rebalance_decide(rb, inputs, params.rebalance)
     lower = state.tick_lower
     upper = state.tick_upper
+    r = price * (1.0 + r_off)
     if reason != 0:
+        # the quote's depths are needed only to build a new range
+        r_off, d_b, d_a = model_distances(q, sigma, params, prep)
         sp = params.tick_spacing
         r_raw = r * params.raw_per_human
         lower, upper = asymmetric_range_ticks_prepared(
