@@ -125,3 +125,30 @@ def test_bad_inputs_are_refused_with_the_field_named():
         run_lp_backtest(price, volume, POOL_L, ACTIVE._replace(k=-1.0))
     with pytest.raises(ValueError, match="LPBacktestConfig.ewma_lambda"):
         run_lp_backtest(price, volume, POOL_L, ACTIVE, CFG._replace(ewma_lambda=1.5))
+
+
+def test_sweep_rows_equal_single_runs_and_fee_tier_pairs_work():
+    from asymlp_core.backtest import sweep_lp_backtest
+
+    price, volume = market(5_000, 11)
+    grid = {"k": [100.0, 300.0], "band": [0.05, 0.12], "fee,tick_spacing": [(0.0005, 10), (0.003, 60), (0.01, 200)]}
+    rows = sweep_lp_backtest(price, volume, POOL_L, grid, ACTIVE, CFG, funding=1e-6)
+    assert rows.size == 12
+    for row in rows[[0, 5, 11]]:
+        params = ACTIVE._replace(k=row["k"], tick_spacing=int(row["tick_spacing"]),
+                                 rebalance=ACTIVE.rebalance._replace(band=row["band"]))
+        single = run_lp_backtest(price, volume, POOL_L, params, CFG._replace(fee=row["fee"]), funding=1e-6)
+        assert row["final_equity"] == single.summary["final_equity"]
+        assert row["rebalances"] == single.summary["rebalances"]
+        dec = single.summary["decomposition"]
+        assert row["fees"] == pytest.approx(dec["fees"]) and row["hedge_cost"] == pytest.approx(dec["hedge_cost"])
+
+
+def test_sweep_rejects_unknown_fields_and_invalid_sets():
+    from asymlp_core.backtest import sweep_lp_backtest
+
+    price, volume = market(100, 1)
+    with pytest.raises(ValueError, match="'sigma0' cannot be swept"):
+        sweep_lp_backtest(price, volume, POOL_L, {"sigma0": [0.1]})
+    with pytest.raises(ValueError, match="LPStrategyParams.k"):
+        sweep_lp_backtest(price, volume, POOL_L, {"k": [10.0, -1.0]})

@@ -165,7 +165,9 @@ class LPBacktestConfig(NamedTuple):
     ``fee``: the pool's fee as a fraction (0.003 for the 0.30% tier); ``budget`` in token1;
     ``sigma0``: initial per-bar volatility of log price; ``ewma_lambda``: its EWMA decay
     (0 keeps ``sigma0``); ``gas_cost`` token1 per rebalance; ``swap_fee``: cost fraction of the
-    token swap of a rebalance (pool fee + slippage); ``hedge_fee``: taker fee of hedge trades.
+    token swap of a rebalance (pool fee + slippage); ``hedge_fee``: taker fee of hedge trades;
+    ``compound_fees``: add collected fees to the new position at each rebalance;
+    ``bars_per_day``: for the daily returns of the Sharpe ratio.
     """
 
     fee: float = 0.003
@@ -176,3 +178,4 @@ class LPBacktestConfig(NamedTuple):
     swap_fee: float = 0.0035
     hedge_fee: float = 0.0004
     compound_fees: int = 1
+    bars_per_day: int = 1440

@@ -17,7 +17,7 @@ from .enums import (
     REBALANCE_DTYPE,
     LPBacktestConfig,
 )
-from .lp_nb import expand_bars_1d, lp_summary_1d, run_lp_1d
+from .lp_nb import N_STATS, expand_bars_1d, lp_summary_1d, run_lp_1d
 
 
 class LPResult(NamedTuple):
@@ -79,9 +79,11 @@ def check_backtest_config(c: LPBacktestConfig) -> LPBacktestConfig:
             raise ValueError(f"LPBacktestConfig.{name} must be finite and non-negative, got {v}")
     if not 0.0 <= c.ewma_lambda < 1.0:
         raise ValueError(f"LPBacktestConfig.ewma_lambda must be in [0, 1), got {c.ewma_lambda}")
+    if int(c.bars_per_day) < 1:
+        raise ValueError(f"LPBacktestConfig.bars_per_day must be >= 1, got {c.bars_per_day}")
     return LPBacktestConfig(
         float(c.fee), float(c.budget), float(c.sigma0), float(c.ewma_lambda), float(c.gas_cost),
-        float(c.swap_fee), float(c.hedge_fee), int(c.compound_fees),
+        float(c.swap_fee), float(c.hedge_fee), int(c.compound_fees), int(c.bars_per_day),
     )
 
 
@@ -145,8 +147,9 @@ def run_lp_backtest(
     cap = max(64, n // 32)
     rebalances = np.empty(cap, dtype=REBALANCE_DTYPE)
     hedges = np.empty(cap, dtype=HEDGE_TRADE_DTYPE)
+    stats = np.zeros(N_STATS)
     while True:
-        _, n_rb, n_h = run_lp_1d(p, v, fr, pl, params, config, out, sigma, rebalances, hedges)
+        _, n_rb, n_h = run_lp_1d(p, v, fr, pl, params, config, out, sigma, rebalances, hedges, stats)
         if n_rb <= rebalances.size and n_h <= hedges.size:
             break
         rebalances = np.empty(max(n_rb, rebalances.size), dtype=REBALANCE_DTYPE)
@@ -154,7 +157,9 @@ def run_lp_backtest(
     core = out[:n]
     rebalances, hedges = rebalances[:n_rb], hedges[:n_h]
     bars = expand_bars(core, rebalances, hedges, sigma, p, fr) if full else None
-    summary = summarize_lp(bars, p, config) if full else {"final_equity": float(core["equity"][-1])}
+    summary = stats_summary(stats, config)
+    if full:
+        summary["hedge_turnover"] = float(np.abs(np.diff(bars["hedge_position"])).sum())
     return LPResult(bars, summary, core, rebalances, hedges, sigma)
 
 
@@ -205,5 +210,38 @@ def summarize_lp(bars: np.ndarray, price: np.ndarray, config: LPBacktestConfig, 
         "lvr": float(bars["lvr"].sum()),
         "time_in_range": float(inside) / bars.size,
         "hedge_turnover": float(np.abs(np.diff(bars["hedge_position"])).sum()),
+        "decomposition": decomposition,
+    }
+
+
+def stats_summary(stats: np.ndarray, config: LPBacktestConfig) -> dict:
+    """Figures of a run from the kernel's running statistics (no per-bar rows needed)."""
+    from . import lp_nb as k
+
+    parts = {
+        "fees": stats[k.STAT_FEES], "hodl": stats[k.STAT_HODL], "il": stats[k.STAT_IL],
+        "gas": -stats[k.STAT_GAS], "swap_cost": -stats[k.STAT_SWAP_COST], "hedge_pnl": stats[k.STAT_HEDGE_PNL],
+        "funding": stats[k.STAT_FUNDING], "hedge_cost": -stats[k.STAT_HEDGE_COST],
+    }
+    decomposition = {name: float(v) for name, v in parts.items()}
+    decomposition["total"] = float(sum(parts.values()))
+    d_n = stats[k.STAT_DAILY_N]
+    sharpe = 0.0
+    if d_n > 1:
+        mean = stats[k.STAT_DAILY_RET_SUM] / d_n
+        var = max(stats[k.STAT_DAILY_RET_SQ] / d_n - mean * mean, 0.0)
+        sharpe = float(mean / math.sqrt(var) * math.sqrt(365.0 * 1440.0 / config.bars_per_day)) if var > 0 else 0.0
+    final = float(stats[k.STAT_FINAL_EQUITY])
+    return {
+        "final_equity": final,
+        "total_pnl": final - config.budget,
+        "return": final / config.budget - 1.0,
+        "sharpe_daily_annualised": sharpe,
+        "max_drawdown": float(stats[k.STAT_MAX_DRAWDOWN]),
+        "max_drawdown_frac": float(stats[k.STAT_MAX_DRAWDOWN_FRAC]),
+        "rebalances": int(stats[k.STAT_REBALANCES]) - 1,  # the opening is not a rebalance
+        "hedge_trades": int(stats[k.STAT_HEDGE_TRADES]),
+        "lvr": float(stats[k.STAT_LVR]),
+        "bars_in_range": int(stats[k.STAT_BARS_IN_RANGE]),
         "decomposition": decomposition,
     }

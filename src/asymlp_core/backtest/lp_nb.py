@@ -76,13 +76,68 @@ def market_pass_1d(price, sigma0, lam, out_tick, out_sqrt, out_inv_sqrt, out_sig
 
 
 @njit(cache=True)
-def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sigma, out_rebalances, out_hedges):
+def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sigma, out_rebalances, out_hedges,
+              out_stats):
     n = price.shape[0]
     ticks = np.empty(n)
     sqrts = np.empty(n)
     inv_sqrts = np.empty(n)
-    sigmas = out_sigma
-    market_pass_1d(price, cfg.sigma0, cfg.ewma_lambda, ticks, sqrts, inv_sqrts, sigmas)
+    market_pass_1d(price, cfg.sigma0, cfg.ewma_lambda, ticks, sqrts, inv_sqrts, out_sigma)
+    return run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts, out_sigma, params, cfg,
+                       out, out_rebalances, out_hedges, out_stats)
+
+
+#: Layout of ``out_stats`` (floats): the running sums and extremes a sweep ranks by.
+STAT_FINAL_EQUITY = 0
+STAT_FEES = 1
+STAT_HODL = 2
+STAT_IL = 3
+STAT_GAS = 4
+STAT_SWAP_COST = 5
+STAT_HEDGE_PNL = 6
+STAT_FUNDING = 7
+STAT_HEDGE_COST = 8
+STAT_LVR = 9
+STAT_MAX_DRAWDOWN = 10
+STAT_MAX_DRAWDOWN_FRAC = 11
+STAT_REBALANCES = 12
+STAT_HEDGE_TRADES = 13
+STAT_BARS_IN_RANGE = 14
+STAT_DAILY_RET_SUM = 15
+STAT_DAILY_RET_SQ = 16
+STAT_DAILY_N = 17
+N_STATS = 18
+
+
+@njit(cache=True)
+def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts, sigmas, params, cfg, out,
+                out_rebalances, out_hedges, out_stats):
+    """The bar loop over precomputed market arrays (``market_pass_1d``).
+
+    Rows are written while ``out`` has room (a zero-length ``out`` runs without rows, as a
+    sweep does); ``out_stats`` (``N_STATS`` floats) receives the running figures.
+    """
+    n = price.shape[0]
+    n_out = out.shape[0]
+    bars_per_day = cfg.bars_per_day
+    day_left = bars_per_day
+    day_eq = cfg.budget
+    d_sum = 0.0
+    d_sq = 0.0
+    d_n = 0
+    s_fees = 0.0
+    s_hodl = 0.0
+    s_il = 0.0
+    s_gas = 0.0
+    s_swap = 0.0
+    s_hpnl = 0.0
+    s_fund = 0.0
+    s_hcost = 0.0
+    s_lvr = 0.0
+    peak = cfg.budget
+    max_dd = 0.0
+    max_ddf = 0.0
+    in_range = 0
     cap_rb = out_rebalances.shape[0]
     cap_h = out_hedges.shape[0]
     n_rb = 0
@@ -120,9 +175,15 @@ def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sig
         fees = 0.0
         il = 0.0
         if state.is_open != 0:
+            x_prev = x
             x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
             new_value = x * p + y
-            il = (new_value - value) - x_open * dp
+            dv = new_value - value
+            hodl = x_open * dp
+            il = dv - hodl
+            s_hodl += hodl
+            s_il += il
+            s_lvr += x_prev * dp - dv
             value = new_value
             # fraction of the bar's log path inside the range
             lo_t = min(t_prev, t_now)
@@ -139,9 +200,14 @@ def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sig
                 share = liq / (liq + pool_liquidity[i])
             fees = cfg.fee * volume1[i] * share * frac
             fee_cash += fees
+            s_fees += fees
+            if frac > 0.0:
+                in_range += 1
         hedge_pnl = h * dp
         fund = -h * p_prev * funding[i if nf > 1 else 0] if i > 0 else 0.0
         hedge_cash += hedge_pnl + fund
+        s_hpnl += hedge_pnl
+        s_fund += fund
 
         # ---- the strategy's decision (shared with the live process)
         state, reason, r = lp_decide_prepared(
@@ -167,6 +233,8 @@ def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sig
             x_target = budget / unit * ux
             gas = cfg.gas_cost
             swap_cost = cfg.swap_fee * abs(x_target - x) * p
+            s_gas += gas
+            s_swap += swap_cost
             budget -= gas + swap_cost
             liq = budget / unit if budget > 0.0 else 0.0
             share = liq / (liq + pool_liquidity[0])
@@ -192,6 +260,7 @@ def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sig
             hedge_cost = abs(order) * p * cfg.hedge_fee
             h += order
             hedge_cash -= hedge_cost
+            s_hcost += hedge_cost
             if n_h < cap_h:
                 hv = out_hedges[n_h]
                 hv.bar = i
@@ -200,18 +269,53 @@ def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sig
                 hv.cost = hedge_cost
             n_h += 1
 
-        row = out[i]
-        row.tick_lower = state.tick_lower
-        row.tick_upper = state.tick_upper
-        row.amount0 = x
-        row.amount1 = y
-        row.lp_value = value
-        row.fees = fees
-        row.il = il
-        row.hedge_position = h
-        row.equity = value + fee_cash + hedge_cash
+        equity = value + fee_cash + hedge_cash
+        if equity > peak:
+            peak = equity
+        elif peak - equity > max_dd:
+            max_dd = peak - equity
+            if max_dd / peak > max_ddf:
+                max_ddf = max_dd / peak
+        day_left -= 1
+        if day_left == 0:
+            day_left = bars_per_day
+            r = equity / day_eq - 1.0
+            d_sum += r
+            d_sq += r * r
+            d_n += 1
+            day_eq = equity
+        if i < n_out:
+            row = out[i]
+            row.tick_lower = state.tick_lower
+            row.tick_upper = state.tick_upper
+            row.amount0 = x
+            row.amount1 = y
+            row.lp_value = value
+            row.fees = fees
+            row.il = il
+            row.hedge_position = h
+            row.equity = equity
         p_prev = p
         t_prev = t_now
+    st = out_stats
+    st[STAT_FINAL_EQUITY] = value + fee_cash + hedge_cash
+    st[STAT_FEES] = s_fees
+    st[STAT_HODL] = s_hodl
+    st[STAT_IL] = s_il
+    st[STAT_GAS] = s_gas
+    st[STAT_SWAP_COST] = s_swap
+    st[STAT_HEDGE_PNL] = s_hpnl
+    st[STAT_FUNDING] = s_fund
+    st[STAT_HEDGE_COST] = s_hcost
+    st[STAT_LVR] = s_lvr
+    st[STAT_MAX_DRAWDOWN] = max_dd
+    st[STAT_MAX_DRAWDOWN_FRAC] = max_ddf
+    st[STAT_REBALANCES] = n_rb
+    st[STAT_HEDGE_TRADES] = n_h
+    st[STAT_BARS_IN_RANGE] = in_range
+    st[STAT_DAILY_RET_SUM] = d_sum
+    st[STAT_DAILY_RET_SQ] = d_sq
+    st[STAT_DAILY_N] = d_n
     return n, n_rb, n_h
 
 
