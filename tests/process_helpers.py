@@ -57,12 +57,61 @@ log_dir = "{{tmp}}/logs"
 heartbeat_interval_s = 0.1
 journal_path = "{{tmp}}/journal/{name}.sqlite"
 [PUBLISHERS]
-reports = "tcp://127.0.0.1:{ports['reports']}"
-control = "tcp://127.0.0.1:{ports['control']}"
+reports = "tcp://127.0.0.1:{ports["reports"]}"
+control = "tcp://127.0.0.1:{ports["control"]}"
 [SERVERS]
-orders = "tcp://127.0.0.1:{ports['orders']}"
+orders = "tcp://127.0.0.1:{ports["orders"]}"
 [HTTP_API]
 exchange_id = "binanceusdm"
 [MARKET_DATA]
 symbols = ["ETH/USDT:USDT"]
+"""
+
+
+def trader_config_text(
+    ports: dict[str, int],
+    *,
+    timeout_s: float = 0.3,
+    stale_s: float = 0.4,
+    band: float = 0.05,
+    max_position: float = 50.0,
+    max_loss: float = 5000.0,
+) -> str:
+    """A trader config: subscribers ``market_data``, ``reports``, ``account``, ``lp``, ``supervisor``."""
+    return f"""
+[GLOBAL]
+process_name = "trader"
+log_dir = "{{tmp}}/logs"
+heartbeat_interval_s = 0.1
+journal_path = "{{tmp}}/journal/trader.sqlite"
+[PUBLISHERS]
+risk = "tcp://127.0.0.1:{ports["risk"]}"
+control = "tcp://127.0.0.1:{ports["trader_control"]}"
+[SUBSCRIBERS.market_data]
+endpoint = "tcp://127.0.0.1:{ports["market_data"]}"
+topics = ["quote.binance.ETHUSDT"]
+[SUBSCRIBERS.reports]
+endpoint = "tcp://127.0.0.1:{ports["reports"]}"
+topics = ["order.binance.", "fill.binance."]
+[SUBSCRIBERS.account]
+endpoint = "tcp://127.0.0.1:{ports["account"]}"
+topics = ["position.binance."]
+[SUBSCRIBERS.lp]
+endpoint = "tcp://127.0.0.1:{ports["lp"]}"
+topics = ["inventory."]
+[SUBSCRIBERS.supervisor]
+endpoint = "tcp://127.0.0.1:{ports["supervisor"]}"
+topics = ["cmd.all", "cmd.trader"]
+[CLIENTS.orders_binance]
+endpoint = "tcp://127.0.0.1:{ports["orders"]}"
+timeout_s = {timeout_s}
+retries = 0
+[TRADER]
+hedge_venue = "binance"
+hedge_symbol = "ETH/USDT:USDT"
+hedge_band = {band}
+max_position = {max_position}
+max_loss = {max_loss}
+stale_quote_age_s = {stale_s}
+min_order_qty = 0.001
 """

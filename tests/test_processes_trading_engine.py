@@ -32,8 +32,16 @@ def _setup(tmp_path):
 
 
 def _order(cid, side="buy", qty=0.01, price=None, **kw):
-    return m.OrderRequest(client_order_id=cid, venue="binance", symbol=SYM, side=side, qty=qty, price=price,
-                          type="limit" if price is not None else "market", **kw)
+    return m.OrderRequest(
+        client_order_id=cid,
+        venue="binance",
+        symbol=SYM,
+        side=side,
+        qty=qty,
+        price=price,
+        type="limit" if price is not None else "market",
+        **kw,
+    )
 
 
 async def _start(engine):
@@ -93,7 +101,9 @@ def test_restart_journals_fill_missed_while_down_once(tmp_path):
         p, cfg, settings = _setup(tmp_path)
         venue = make_paper_venue("binance", [SYM], settings)
         venue.set_mid(SYM, 3000.0)
-        engine = TradingEngine(cfg, venue=venue, paper=settings, configure_logging=False, cancel_on_stop=False)
+        engine = TradingEngine(
+            cfg, venue=venue, paper=settings, configure_logging=False, cancel_on_stop=False
+        )
         task = await _start(engine)
         client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
         cid = make_client_order_id("trader", 2)
@@ -121,8 +131,9 @@ def test_restart_journals_fill_missed_while_down_once(tmp_path):
 def test_invalid_and_wrong_venue_orders_rejected_without_journal(tmp_path):
     async def scenario():
         p, cfg, settings = _setup(tmp_path)
-        engine = TradingEngine(cfg, venue=make_paper_venue("binance", [SYM], settings), paper=settings,
-                               configure_logging=False)
+        engine = TradingEngine(
+            cfg, venue=make_paper_venue("binance", [SYM], settings), paper=settings, configure_logging=False
+        )
         task = await _start(engine)
         client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
         try:
@@ -153,9 +164,11 @@ def test_sigterm_cancels_open_orders_in_subprocess(tmp_path):
     code = "import sys; from asymlp_runtime.processes import run_process; sys.exit(run_process(None, sys.argv[1]))"
     proc = subprocess.Popen([sys.executable, "-c", code, str(cfg_path)], env=env, cwd=tmp_path)
     try:
+
         async def place():
-            client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader",
-                                   timeout_s=2.0, retries=10)
+            client = RequestClient(
+                f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0, retries=10
+            )
             try:
                 ack = await client.request(_order("sig-1", qty=0.5, price=100.0))  # far below: rests
                 assert ack.accepted, ack.reason

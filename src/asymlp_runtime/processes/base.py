@@ -286,8 +286,7 @@ class ProcessBase:
         exc = task.exception()
         if exc is not None:
             self.metrics.error("task", type(exc).__name__)
-            self.log.error("background task %s failed: %s", task.get_name(), type(exc).__name__,
-                           exc_info=exc)
+            self.log.error("background task %s failed: %s", task.get_name(), type(exc).__name__, exc_info=exc)
 
     async def publish(self, publisher: str, topic: str, message: m.Message) -> m.Message | None:
         """Publish on a named publisher; returns ``None`` (and counts) when it is missing or fails."""
@@ -516,4 +515,3 @@ def run_process(name: str | None, config_path: str | os.PathLike[str], **kwargs:
         return await cls(config, **kwargs).run()
 
     return asyncio.run(main())
-

@@ -15,9 +15,10 @@ An :class:`~asymlp_runtime.messages.OrderRequest` is handled as follows:
    venue call and before the acknowledgement;
 5. the venue call (bounded by ``order_timeout_s``, through the breaker). A rejection by the venue
    is journaled as a ``rejected`` event and acknowledged ``accepted=False`` with
-   ``rejected: <code> <text>``; an unknown outcome (timeout, network) is acknowledged
-   ``accepted=False`` with ``venue_unavailable: <ExceptionType>`` -- the order stays journaled as
-   ``new`` and a retry with the same id finds it (step 2) -- and counts against the breaker.
+   ``rejected: <code> <text>``. An unknown outcome (timeout, network error, breaker open while the
+   order is already journaled) gets **no reply**: the order stays journaled as ``new``, nothing
+   is cached by the request server, the client times out and resends the same id, and the resend
+   runs step 2 again (the venue lookup decides). Unknown outcomes count against the breaker.
 
 A :class:`~asymlp_runtime.messages.CancelRequest` cancels by client order id (``cancel:<id>``).
 
@@ -415,7 +416,7 @@ class TradingEngine(ProcessBase):
     async def _venue_call(self, fn: Any) -> Any:
         return await self.breaker.call(lambda: asyncio.wait_for(fn(), self.order_timeout_s))
 
-    async def _place(self, req: m.OrderRequest) -> m.OrderAck:
+    async def _place(self, req: m.OrderRequest) -> m.OrderAck | None:
         t0 = time.perf_counter()
         venue = self.venue
         assert venue is not None and self.journal is not None
@@ -495,12 +496,12 @@ class TradingEngine(ProcessBase):
         self.metrics.order_acknowledged(self.venue_name, time.perf_counter() - t0)
         return self._ack(req, True, "", vo.venue_order_id)
 
-    def _unavailable(self, req: Any, exc: BaseException) -> m.OrderAck:
+    def _unavailable(self, req: Any, exc: BaseException) -> None:
+        """No reply (and nothing cached) for an unknown outcome: the client's retry runs again."""
         self.metrics.error("venue", type(exc).__name__)
         self._breaker_health()
-        if isinstance(exc, CircuitOpenError):
-            return self._ack(req, False, "breaker_open")
-        return self._ack(req, False, f"venue_unavailable: {type(exc).__name__}")
+        self.log.warning("venue call failed for %s: %s", req.client_order_id, type(exc).__name__)
+        return None
 
     def _breaker_health(self) -> None:
         state = self.breaker.state
@@ -518,7 +519,7 @@ class TradingEngine(ProcessBase):
     def check_health(self) -> None:
         self._breaker_health()
 
-    async def _cancel(self, req: m.CancelRequest) -> m.OrderAck:
+    async def _cancel(self, req: m.CancelRequest) -> m.OrderAck | None:
         venue = self.venue
         assert venue is not None
         entry = self.orders.get(req.client_order_id)

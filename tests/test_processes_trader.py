@@ -1,0 +1,218 @@
+"""trader against a real trading engine on a paper venue (loopback): hedging to the band, kill
+switch on stale quotes and on a venue that times out, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from asymlp_runtime import messages as m
+from asymlp_runtime.bus import Publisher, Subscriber
+from asymlp_runtime.journal import CheckpointRecord, Journal
+from asymlp_runtime.ops.resilience import CircuitBreaker
+from asymlp_runtime.processes.paper import PaperSettings, make_paper_venue
+from asymlp_runtime.processes.trader import Trader
+from asymlp_runtime.processes.trading_engine import TradingEngine
+from process_helpers import (
+    config_from_text,
+    engine_config_text,
+    free_ports,
+    run_async,
+    trader_config_text,
+    wait_until,
+)
+
+pytestmark = pytest.mark.timeout(120)
+SYM = "ETH/USDT:USDT"
+NAMES = (
+    "reports",
+    "control",
+    "orders",
+    "risk",
+    "trader_control",
+    "market_data",
+    "account",
+    "lp",
+    "supervisor",
+)
+
+
+class FlakyVenue:
+    """A paper venue whose order calls hang while ``hang`` is set (a venue that times out)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.hang = False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def _maybe_hang(self):
+        if self.hang:
+            await asyncio.sleep(30.0)
+
+    async def create_order(self, req):
+        await self._maybe_hang()
+        return await self.inner.create_order(req)
+
+    async def fetch_order(self, cid, symbol):
+        await self._maybe_hang()
+        return await self.inner.fetch_order(cid, symbol)
+
+
+def inventory(delta0: float, price: float = 3000.0) -> m.InventoryDelta:
+    amount0 = max(delta0, 0.0)
+    return m.InventoryDelta(
+        pool_id="devnet",
+        block_number=1,
+        amount0_raw=str(int(amount0 * 1e18)),
+        amount1_raw="0",
+        amount0=amount0,
+        amount1=0.0,
+        delta0=delta0,
+        price=price,
+    )
+
+
+class Stack:
+    def __init__(self, tmp_path, **trader_kw):
+        self.p = dict(zip(NAMES, free_ports(len(NAMES)), strict=True))
+        settings = PaperSettings(directory=str(tmp_path / "paper"), step_s=0.05)
+        self.paper = make_paper_venue("binance", [SYM], settings)
+        self.paper.set_mid(SYM, 3000.0)
+        self.venue = FlakyVenue(self.paper)
+        self.engine = TradingEngine(
+            config_from_text(engine_config_text(self.p), tmp_path),
+            venue=self.venue,
+            paper=settings,
+            configure_logging=False,
+            order_timeout_s=0.1,
+            breaker=CircuitBreaker("binance", failure_threshold=3, cooldown_s=0.3),
+        )
+        self.trader = Trader(
+            config_from_text(trader_config_text(self.p, **trader_kw), tmp_path),
+            configure_logging=False,
+            breaker_cooldown_s=0.4,
+            flatten_retry_s=0.2,
+        )
+        self.quotes_on = True
+        self.tasks = []
+
+    async def __aenter__(self):
+        p = self.p
+        self.md = Publisher(f"tcp://127.0.0.1:{p['market_data']}", sender="quote_server_binance")
+        self.lp = Publisher(f"tcp://127.0.0.1:{p['lp']}", sender="lp_manager")
+        self.cmds = Subscriber(f"tcp://127.0.0.1:{p['trader_control']}", ["cmd.lp_manager"], m.Control)
+        self.risk = Subscriber(f"tcp://127.0.0.1:{p['risk']}", ["risk.trader"], m.RiskStream)
+        self.tasks = [
+            asyncio.create_task(self.engine.run()),
+            asyncio.create_task(self.trader.run()),
+            asyncio.create_task(self._quotes()),
+        ]
+        assert await wait_until(lambda: self.engine.started.is_set() and self.trader.started.is_set(), 10)
+        assert await wait_until(lambda: self.trader.mid == self.trader.mid, 5)
+        return self
+
+    async def _quotes(self):
+        while True:
+            if self.quotes_on:
+                top = await self.paper.fetch_book_top(SYM)
+                await self.md.publish(
+                    "quote.binance.ETHUSDT",
+                    m.Quote(
+                        venue="binance",
+                        symbol=SYM,
+                        bid=top.bid_price,
+                        ask=top.ask_price,
+                        bid_size=1.0,
+                        ask_size=1.0,
+                    ),
+                )
+            await asyncio.sleep(0.05)
+
+    async def publish_inventory(self, delta0):
+        await self.lp.publish("inventory.devnet", inventory(delta0))
+
+    async def venue_position(self):
+        positions = await self.paper.fetch_positions()
+        return sum(p.qty for p in positions if p.symbol == SYM)
+
+    async def __aexit__(self, *exc):
+        self.trader.request_stop("test")
+        self.engine.request_stop("test")
+        for t in self.tasks:
+            if t.done():
+                continue
+            if t is self.tasks[2]:
+                t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(t, 10)
+        for s in (self.md, self.lp, self.cmds, self.risk):
+            s.close()
+
+
+async def _pull_liquidity(stack, timeout_s=3.0):
+    d = await stack.cmds.recv(timeout_s=timeout_s)
+    return d is not None and d.message.command == "pull_liquidity" and d.message.target == "lp_manager"
+
+
+def test_inventory_delta_hedged_to_within_band(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path) as s:
+            for delta in (1.234, 0.5, 2.0):
+                await s.publish_inventory(delta)
+                assert await wait_until(
+                    lambda d=delta: abs(d + s.trader.hedge_position) <= 0.05 and not s.trader.in_flight, 5
+                )
+                assert abs(delta + await s.venue_position()) <= 0.05
+            risk = None
+            for _ in range(20):
+                d = await s.risk.recv(timeout_s=1.0)
+                if d is not None and abs(d.message.residual) <= 0.05 and d.message.lp_delta == 2.0:
+                    risk = d.message
+                    break
+            assert risk is not None and risk.kill_flags == 0
+            assert risk.hedge_position == pytest.approx(-2.0, abs=0.05)
+        with Journal(tmp_path / "journal" / "trader.sqlite") as j:
+            decisions = [c for c in j.read(CheckpointRecord) if c.name == "hedge_decision"]
+        assert [c.seq for c in decisions] == list(range(1, len(decisions) + 1)) and len(decisions) >= 3
+
+    run_async(scenario())
+
+
+def test_stale_quotes_trip_kill_switch_flatten_and_pull_liquidity(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, stale_s=0.3) as s:
+            await s.publish_inventory(1.0)
+            assert await wait_until(lambda: abs(s.trader.residual) <= 0.05 and not s.trader.in_flight, 5)
+            s.quotes_on = False
+            assert await wait_until(lambda: s.trader.kill_flags & m.KILL_STALE_DATA, 3)
+            assert await _pull_liquidity(s)
+            assert await wait_until(lambda: s.trader.hedge_position == 0.0, 5)
+            assert await s.venue_position() == pytest.approx(0.0, abs=1e-12)
+            assert s.trader.health()["status"] == "degraded"
+            s.quotes_on = True  # fresh quotes: the flag clears and hedging resumes
+            assert await wait_until(lambda: s.trader.kill_flags == 0, 3)
+            assert await wait_until(lambda: abs(s.trader.residual) <= 0.05, 5)
+
+    run_async(scenario())
+
+
+def test_venue_timeouts_open_breaker_then_recover(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path) as s:
+            s.venue.hang = True
+            await s.publish_inventory(1.0)
+            assert await wait_until(lambda: s.trader.kill_flags & m.KILL_VENUE_DOWN, 8)
+            assert await _pull_liquidity(s)
+            assert s.engine.health()["status"] in ("degraded", "down")
+            assert await s.venue_position() == 0.0
+            s.venue.hang = False
+            assert await wait_until(lambda: s.trader.kill_flags == 0 and abs(s.trader.residual) <= 0.05, 10)
+            assert await s.venue_position() == pytest.approx(-1.0, abs=0.05)
+            assert s.paper.placed_count == 1  # the retried decision was placed once
+            assert await wait_until(lambda: s.engine.health()["status"] == "ok", 3)
+
+    run_async(scenario())
