@@ -161,7 +161,10 @@ def test_sigterm_cancels_open_orders_in_subprocess(tmp_path):
     cfg_path = tmp_path / "te.toml"
     cfg_path.write_text(engine_config_text(p).replace("{tmp}", str(tmp_path)))
     env = {**os.environ, "ASYMLP_PAPER_DIR": str(tmp_path / "paper"), "ASYMLP_PAPER_STEP_S": "0.05"}
-    code = "import sys; from asymlp_runtime.processes import run_process; sys.exit(run_process(None, sys.argv[1]))"
+    code = (
+        "import sys; from asymlp_runtime.processes import run_process; "
+        "sys.exit(run_process(None, sys.argv[1]))"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(cfg_path)], env=env, cwd=tmp_path)
     try:
 
