@@ -46,7 +46,7 @@ def _write_children(tmp_path: Path, names: list[str]) -> tuple[list[str], int]:
 [GLOBAL]
 process_name = "{name}"
 log_dir = "{tmp_path}/logs"
-heartbeat_interval_s = 0.1
+heartbeat_interval_s = 0.05
 [PUBLISHERS]
 control = "tcp://127.0.0.1:{port}"
 """
@@ -90,9 +90,13 @@ def test_killed_child_is_restarted_within_two_seconds_and_stop_ends_all(tmp_path
             assert await wait_until(lambda: len(sup.children) == 2 and all(
                 c.status == "ok" for c in sup.children.values()), 30.0)
             alpha = sup.children["alpha"]
+            await asyncio.sleep(6.0)  # > 100 heartbeats: the new process numbers its own from 1 again
             old_pid = alpha.pid
             os.kill(old_pid, signal.SIGKILL)
+            t0 = time.monotonic()
             assert await wait_until(lambda: alpha.pid != old_pid and alpha.status == "ok", 20.0)
+            # back (heartbeating, seen as ok) well before the old sequence numbers would be passed
+            assert time.monotonic() - t0 < 5.0
             assert alpha.restarts == 1 and alpha.last_exit_code == -signal.SIGKILL
             # the supervisor started the new process within 2 s of the old one's death
             assert 0 < alpha.started_ns - alpha.last_exit_ns < 2_000_000_000

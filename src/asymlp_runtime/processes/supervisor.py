@@ -132,6 +132,7 @@ class ChildState:
     child_health: str = ""
     child_detail: str = ""
     restart_at: float | None = None
+    reset_mono: float = 0.0
     gave_up: bool = False
     waiter: asyncio.Task[Any] | None = field(default=None, repr=False)
 
@@ -265,7 +266,26 @@ class Supervisor(ProcessBase):
             self._watch_sub.close()
 
     # ------------------------------------------------------------------ children
+    def _forget_sequences(self, child: ChildState) -> None:
+        """Reset the sequence checks of the streams carrying ``child``'s heartbeats.
+
+        A restarted child numbers its messages from 1 again; a subscriber that misses its first
+        heartbeat (the SUB socket reconnects after the new process binds) would otherwise take
+        the next ones for out-of-order repeats of the old process's and drop them until their
+        numbers pass the old ones.
+        """
+        if child.control_endpoint is None:
+            return
+        child.reset_mono = time.monotonic()
+        subs = list(self.subscribers.values())
+        if self._watch_sub is not None:
+            subs.append(self._watch_sub)
+        for sub in subs:
+            if child.control_endpoint in sub.endpoints:
+                sub.checker.reset()
+
     async def _start_child(self, child: ChildState) -> None:
+        self._forget_sequences(child)
         argv = self._child_argv(child.name, child.config_path)
         out_path = self.run_dir / f"{child.name}.out"
         env = dict(os.environ)
@@ -408,6 +428,9 @@ class Supervisor(ProcessBase):
                 child.proc.kill()
         else:
             child.status = "starting"
+            if now - child.reset_mono > 2.0 * child.heartbeat_interval_s:
+                child.reset_mono = now  # still nothing: maybe a heartbeat was taken for a stale repeat
+                self._forget_sequences(child)
 
     async def _monitor_loop(self) -> None:
         tick = 0.05
