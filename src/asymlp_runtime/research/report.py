@@ -1,0 +1,350 @@
+"""Report folder of a backtest: bars.parquet, summary.json, decomposition.csv, PNG plots and a
+self-contained report.html (images embedded as base64, tables inline)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from asymlp_core.backtest import PNL_PARTS
+
+from .config import BacktestFileConfig
+from .data import MarketBars
+from .runner import BacktestRun
+
+__all__ = ["decomposition_frame", "format_summary", "write_report", "bucket_edges"]
+
+PART_LABELS = {
+    "fees": "Fees",
+    "hodl": "HODL (price on opening amounts)",
+    "il": "Impermanent loss",
+    "gas": "Gas",
+    "swap_cost": "Rebalance swap costs",
+    "hedge_pnl": "Hedge PnL",
+    "funding": "Funding",
+    "hedge_cost": "Hedge costs",
+}
+PLOTS = ("price_range.png", "inventory_hedge.png", "pnl_decomposition.png")
+
+
+def _money(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+
+
+def decomposition_frame(summary: dict[str, Any]) -> pd.DataFrame:
+    """PnL parts (token1, costs negative) with their share of the budget, and the total."""
+    dec = summary["decomposition"]
+    rows = [(PART_LABELS[name], name, dec[name]) for name, _ in PNL_PARTS]
+    rows.append(("Total", "total", dec["total"]))
+    df = pd.DataFrame(rows, columns=["part", "key", "pnl"])
+    df["pct_of_budget"] = df["pnl"] / summary["budget"] * 100.0
+    return df
+
+
+def _summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("Data", summary["source"]),
+        ("Bars", f"{summary['bars']:,} x {summary['bar_seconds']:g} s ({summary['days']:.1f} days)"),
+        ("Budget (token1)", _money(summary["budget"])),
+        ("Pool fee", f"{summary['fee'] * 100:.2f}%"),
+        ("Final equity", _money(summary["final_equity"])),
+        ("Total PnL", f"{_money(summary['total_pnl'])} ({summary['return'] * 100:+.1f}%)"),
+        ("LVR (diagnostic, inside IL)", _money(summary["lvr"])),
+        ("Sharpe (daily, annualised)", f"{summary['sharpe']:.2f}"),
+        ("Max drawdown", f"{_money(summary['max_drawdown'])} ({summary['max_drawdown_frac'] * 100:.2f}%)"),
+        ("Rebalances", f"{summary['rebalances']:,} ({summary['rebalances_per_week']:.1f} per week)"),
+        (
+            "Median range width",
+            f"{summary['median_width_ticks']:.0f} ticks ({summary['median_width_pct']:.1f}%)",
+        ),
+        ("Time in range", f"{summary['time_in_range'] * 100:.1f}%"),
+        ("Hedge turnover (token0)", _money(summary["hedge_turnover"])),
+    ]
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary and the PnL decomposition as a plain-text table."""
+    rows = _summary_rows(summary)
+    w = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{w}}  {v}" for k, v in rows]
+    dec = decomposition_frame(summary)
+    lw = max(len(p) for p in dec["part"])
+    lines += ["", f"{'PnL decomposition (token1)':<{lw}}  {'PnL':>14}  {'% budget':>9}"]
+    for i, r in enumerate(dec.itertuples()):
+        if i == len(dec) - 1:
+            lines.append("-" * (lw + 27))
+        lines.append(f"{r.part:<{lw}}  {r.pnl:>14,.2f}  {r.pct_of_budget:>8.2f}%")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- plots
+def bucket_edges(n: int, points: int) -> np.ndarray:
+    """Start indices of at most ``points`` contiguous buckets covering ``range(n)``."""
+    k = max(1, min(points, n))
+    return np.unique(np.linspace(0, n, k + 1).astype(np.int64)[:-1])
+
+
+def _times(ts_ns: np.ndarray) -> np.ndarray:
+    return ts_ns.astype("datetime64[ns]")
+
+
+def _plot_price_range(
+    ax, market: MarketBars, bars: np.ndarray, raw_per_human: float, edges: np.ndarray
+) -> None:
+    t = _times(market.ts_ns[edges])
+    p = market.price
+    hi = np.maximum.reduceat(p, edges)
+    lo = np.minimum.reduceat(p, edges)
+    ln_base = math.log(1.0001)
+    lower = np.exp(bars["tick_lower"].astype(np.float64) * ln_base) / raw_per_human
+    upper = np.exp(bars["tick_upper"].astype(np.float64) * ln_base) / raw_per_human
+    ax.fill_between(
+        t,
+        np.minimum.reduceat(lower, edges),
+        np.maximum.reduceat(upper, edges),
+        step="post",
+        color="tab:orange",
+        alpha=0.3,
+        linewidth=0,
+        label="LP range (lower to upper tick)",
+    )
+    ax.fill_between(t, lo, hi, step="post", color="tab:blue", alpha=0.35, linewidth=0)
+    ax.plot(
+        t,
+        p[np.minimum(edges + np.diff(np.append(edges, p.size)) - 1, p.size - 1)],
+        color="tab:blue",
+        linewidth=0.8,
+        drawstyle="steps-post",
+        label="pool price (bucket close; shade: high-low)",
+    )
+    reb = np.flatnonzero(bars["reason"][1:]) + 1
+    if 0 < reb.size <= 2000:
+        ax.plot(
+            _times(market.ts_ns[reb]),
+            p[reb],
+            linestyle="none",
+            marker="|",
+            markersize=5,
+            color="black",
+            alpha=0.5,
+            label=f"rebalance ({reb.size})",
+        )
+    ax.set_ylabel("price (token1 per token0)")
+    ax.yaxis.set_major_formatter(_thousands())
+    ax.set_title(
+        f"Pool price and the LP range ({p.size:,} bars, one point per {max(1, p.size // edges.size):,} bars)"
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _last(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    ends = np.append(edges[1:], a.size) - 1
+    return a[ends]
+
+
+def _mean(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    counts = np.diff(np.append(edges, a.size))
+    return np.add.reduceat(a, edges) / counts
+
+
+def _plot_inventory(ax, market: MarketBars, bars: np.ndarray, edges: np.ndarray) -> None:
+    t = _times(market.ts_ns[edges])
+    x = bars["amount0"]
+    h = bars["hedge_position"]
+    for series, color, label in ((x, "tab:green", "LP token0"), (h, "tab:red", "hedge (perpetual, token0)")):
+        ax.fill_between(
+            t,
+            np.minimum.reduceat(series, edges),
+            np.maximum.reduceat(series, edges),
+            step="post",
+            color=color,
+            alpha=0.2,
+            linewidth=0,
+        )
+        ax.plot(
+            t,
+            _mean(series, edges),
+            color=color,
+            linewidth=0.9,
+            drawstyle="steps-post",
+            label=f"{label}: mean (shade: min-max)",
+        )
+    net = x + h
+    ax.plot(
+        t,
+        _mean(net, edges),
+        color="black",
+        linewidth=0.9,
+        drawstyle="steps-post",
+        label=f"net token0 (LP + hedge), max |net| {np.abs(net).max():,.1f}",
+    )
+    ax.axhline(0.0, color="grey", linewidth=0.6)
+    ax.set_ylabel("position (token0)")
+    ax.set_title("LP inventory and its perpetual hedge")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _thousands():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+def _plot_decomposition(ax, market: MarketBars, bars: np.ndarray, edges: np.ndarray) -> None:
+    t = _times(market.ts_ns[edges])
+    colors = dict(
+        zip(
+            [n for n, _ in PNL_PARTS],
+            [
+                "tab:green",
+                "tab:gray",
+                "tab:purple",
+                "tab:brown",
+                "tab:orange",
+                "tab:red",
+                "tab:cyan",
+                "tab:pink",
+            ],
+            strict=True,
+        )
+    )
+    total = np.zeros(bars.size)
+    for name, sign in PNL_PARTS:
+        c = np.cumsum(sign * bars[name])
+        total += sign * bars[name]
+        if np.any(c != 0):
+            ax.plot(
+                t,
+                _last(c, edges),
+                linewidth=0.9,
+                color=colors[name],
+                label=f"{PART_LABELS[name]}: {_money(c[-1])}",
+            )
+    tot = np.cumsum(total)
+    ax.plot(t, _last(tot, edges), color="black", linewidth=1.6, label=f"Total: {_money(tot[-1])}")
+    ax.axhline(0.0, color="grey", linewidth=0.6)
+    ax.set_ylabel("cumulative PnL (token1)")
+    ax.yaxis.set_major_formatter(_thousands())
+    ax.set_title("Cumulative PnL decomposition (token1; costs negative; LVR is inside IL)")
+    ax.legend(loc="upper left", fontsize=8, ncol=2)
+    ax.grid(alpha=0.3)
+
+
+def write_plots(run: BacktestRun, market: MarketBars, out_dir: Path, points: int) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    edges = bucket_edges(run.bars.size, points)
+    paths = []
+    drawers = (
+        lambda ax: _plot_price_range(ax, market, run.bars, run.inputs.params.raw_per_human, edges),
+        lambda ax: _plot_inventory(ax, market, run.bars, edges),
+        lambda ax: _plot_decomposition(ax, market, run.bars, edges),
+    )
+    for name, draw in zip(PLOTS, drawers, strict=True):
+        fig, ax = plt.subplots(figsize=(11, 4.8), dpi=100)
+        draw(ax)
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_xlabel("time (UTC)")
+        fig.tight_layout()
+        path = out_dir / name
+        fig.savefig(path)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+# --------------------------------------------------------------------------- files
+def bars_frame(run: BacktestRun, market: MarketBars) -> pd.DataFrame:
+    df = pd.DataFrame({name: run.bars[name] for name in run.bars.dtype.names})
+    df.insert(0, "price", market.price)
+    df.insert(0, "time", pd.to_datetime(market.ts_ns, utc=True))
+    df.insert(len(df.columns), "volume1", market.volume1)
+    return df
+
+
+def _html_table(rows: list[tuple[str, str]], header: tuple[str, ...] | None = None) -> str:
+    out = ["<table>"]
+    if header:
+        out.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _html(run: BacktestRun, cfg: BacktestFileConfig, images: list[Path]) -> str:
+    import msgspec
+
+    dec = decomposition_frame(run.summary)
+    dec_rows = [(r.part, f"{r.pnl:,.2f}", f"{r.pct_of_budget:.2f}%") for r in dec.itertuples()]
+    imgs = "\n".join(
+        f'<figure><img alt="{p.stem}" '
+        f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
+        f"</figure>"
+        for p in images
+    )
+    cfg_json = json.dumps(msgspec.to_builtins(cfg), indent=2)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>asymlp backtest report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1150px; }}
+table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
+td, th {{ border: 1px solid #ccc; padding: 4px 10px; }}
+td:nth-child(n+2) {{ text-align: right; font-variant-numeric: tabular-nums; }}
+img {{ max-width: 100%; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+</style></head><body>
+<h1>LP + hedge backtest</h1>
+<h2>Summary</h2>
+{_html_table(_summary_rows(run.summary))}
+<h2>PnL decomposition (token1)</h2>
+<p>Total = fees + HODL + IL - gas - swap costs + hedge PnL + funding - hedge costs; LVR is measured
+inside the IL term.</p>
+{_html_table(dec_rows, ("part", "PnL", "% of budget"))}
+<h2>Plots</h2>
+{imgs}
+<h2>Configuration</h2>
+<pre>{html.escape(cfg_json)}</pre>
+</body></html>
+"""
+
+
+def write_report(
+    run: BacktestRun,
+    market: MarketBars,
+    cfg: BacktestFileConfig,
+    out_dir: str | Path,
+    plots: bool = True,
+    plot_points: int = 2000,
+) -> dict[str, Path]:
+    """Write the report folder; returns the paths written, by name."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    paths["bars"] = out / "bars.parquet"
+    bars_frame(run, market).to_parquet(paths["bars"], index=False)
+    paths["summary"] = out / "summary.json"
+    paths["summary"].write_text(json.dumps(run.summary, indent=2))
+    paths["decomposition"] = out / "decomposition.csv"
+    decomposition_frame(run.summary).to_csv(paths["decomposition"], index=False)
+    images = write_plots(run, market, out, plot_points) if plots else []
+    for p in images:
+        paths[p.stem] = p
+    paths["html"] = out / "report.html"
+    paths["html"].write_text(_html(run, cfg, images), encoding="utf-8")
+    return paths
