@@ -162,3 +162,15 @@ def test_malformed_data_file_exits_2_naming_file_and_line(tmp_path, capsys):
 def test_plot_buckets_cover_every_bar(n, points):
     e = bucket_edges(n, points)
     assert e[0] == 0 and np.all(np.diff(e) > 0) and e[-1] < n and len(e) <= points
+
+
+def test_swaps_file_is_a_data_source_in_bars(tmp_path):
+    from test_research_calibrate import write_swaps
+
+    path = write_swaps(tmp_path / "pool-swaps.csv", 600, 0.0005, 12, 1)
+    cfg_path = tmp_path / "bt.toml"
+    cfg_path.write_text(f'[data]\nsource = "swaps"\npath = "{path}"\nbar_seconds = 60.0\n')
+    market = load_market(load_backtest_config(cfg_path).data)
+    assert market.price.size == 120 and market.bar_seconds == 60.0  # 600 swaps x 12 s in 60 s bars
+    assert market.price[0] == pytest.approx(3000.0 * np.exp(0.0), rel=0.01)
+    assert market.volume1.sum() > 0

@@ -104,3 +104,29 @@ def test_calibrate_command_exits_2_on_thin_data(tmp_path, capsys):
     path = write_agg_trades(tmp_path / "aggTrades.csv", t, p, m)
     assert main(["calibrate", str(path), "--kind", "trades"]) == 2
     assert "too few trades" in capsys.readouterr().err
+
+
+def write_swaps(path: Path, n: int, vol_per_swap: float, seconds: int, seed: int) -> Path:
+    """Uniswap V3 Swap events of a WETH(18)/USDC(6) pool, one every ``seconds``."""
+    rng = np.random.default_rng(seed)
+    price = 3000.0 * np.exp(np.cumsum(rng.normal(0.0, vol_per_swap, n)))
+    with path.open("w") as f:
+        f.write("block_number,log_index,amount0,amount1,sqrt_price_x96,liquidity,tick,timestamp\n")
+        for i, p in enumerate(price):
+            raw = p * 1e-12
+            sq = int(np.sqrt(raw) * 2**96)
+            tick = int(np.floor(np.log(raw) / np.log(1.0001)))
+            a1 = int(rng.lognormal(np.log(5000.0), 1.0) * 1e6) * (1 if rng.random() < 0.5 else -1)
+            a0 = -int(a1 / 1e6 / p * 1e18)
+            f.write(f"{1000 + i},0,{a0},{a1},{sq},{10**18},{tick},{1_704_067_200 + seconds * i}\n")
+    return path
+
+
+def test_swaps_give_sigma_and_a_fill_intensity(tmp_path):
+    path = write_swaps(tmp_path / "pool-swaps.csv", 3000, 0.001, 12, 0)
+    rows = rows_by_name(calibrate_file(path, "swaps"))
+    yearly = rows[("sigma (realised, relative)", "per sqrt(year)")]
+    true = 0.001 * np.sqrt(365 * 86_400 / 12)
+    assert abs(yearly.value - true) < 4 * yearly.stderr
+    k = rows[("k (decay with depth)", "per unit of relative depth")]
+    assert k.value > 0 and k.stderr > 0

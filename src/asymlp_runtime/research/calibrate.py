@@ -37,6 +37,7 @@ from asymlp_core.models import (
 )
 
 from ..data.loaders import load_binance_agg_trades, load_binance_klines, load_uniswap_swaps
+from .data import swap_times_ns
 
 __all__ = ["CalibrationError", "CalibrationRow", "calibrate_file", "format_calibration", "guess_kind"]
 
@@ -205,8 +206,8 @@ def calibrate_file(
         if len(df) < 3:
             raise CalibrationError(f"{file}: too few swaps: {len(df)} (need at least 3)")
         sq = np.array([int(s) / 2**96 for s in df["sqrt_price_x96"]], dtype=np.float64)
-        if "timestamp" in df.columns and np.issubdtype(np.asarray(df["timestamp"]).dtype, np.number):
-            ts = np.asarray(df["timestamp"], dtype=np.float64)
+        if "timestamp" in df.columns:
+            ts = swap_times_ns(df, file) / 1e9
         else:
             ts = df["block_number"].to_numpy(np.float64) * block_seconds
         ts = ts - ts[0]

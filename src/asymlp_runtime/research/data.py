@@ -68,6 +68,22 @@ def load_market(data: DataSection) -> MarketBars:
     return bars
 
 
+def swap_times_ns(df: pd.DataFrame, path: str) -> np.ndarray:
+    """Epoch nanoseconds of swaps from a ``timestamp`` column: epoch seconds (numbers, as block
+    timestamps are) or date-time strings."""
+    col = df["timestamp"]
+    num = pd.to_numeric(col, errors="coerce")
+    if num.notna().all():
+        return (num.to_numpy(np.float64) * 1e9).astype(np.int64)
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(col, utc=True)).as_unit("ns").asi8
+    except (ValueError, TypeError):
+        i = int(np.flatnonzero(num.isna().to_numpy())[0])
+        raise DataFormatError(
+            path, i + 2, "timestamp", f"expected epoch seconds or a date-time, got {col.iloc[i]!r}"
+        ) from None
+
+
 def _swap_bars(data: DataSection) -> MarketBars:
     df = load_uniswap_swaps(data.path)
     if df.empty:
@@ -79,14 +95,12 @@ def _swap_bars(data: DataSection) -> MarketBars:
     if "timestamp" not in df.columns:
         ts = np.arange(price.size, dtype=np.int64) * int(data.bar_seconds * 1e9)
         return MarketBars(ts, price, vol1, data.bar_seconds, f"swaps({data.path}, one bar per swap)")
-    t = pd.to_datetime(
-        df["timestamp"], utc=True, unit="s" if np.issubdtype(df["timestamp"].dtype, np.number) else None
-    )
+    t = pd.to_datetime(swap_times_ns(df, data.path), utc=True)
     frame = pd.DataFrame({"price": price, "volume1": vol1}, index=t)
     rule = f"{int(data.bar_seconds * 1000)}ms"
     agg = frame.resample(rule).agg({"price": "last", "volume1": "sum"})
     agg["price"] = agg["price"].ffill()
-    ts = agg.index.to_numpy().astype("datetime64[ns]").astype(np.int64)
+    ts = pd.DatetimeIndex(agg.index).as_unit("ns").asi8
     return MarketBars(
         ts,
         agg["price"].to_numpy(np.float64),
