@@ -1,4 +1,7 @@
-"""A minimal supervised child for the supervisor tests: heartbeats only (``python supervisor_child.py CONFIG``)."""
+"""A minimal supervised child for the supervisor tests: heartbeats only.
+
+Run as ``python supervisor_child.py CONFIG``.
+"""
 
 from __future__ import annotations
 

@@ -168,7 +168,8 @@ def test_open_and_rebalance_publish_amounts_equal_to_exact_pool(tmp_path):
                 clock.advance(0.25)
                 await lm.tick()
                 expected = _inventory_from_pool(backend)
-                assert (lm.published_inventory[-1].amount0_int, lm.published_inventory[-1].amount1_int) == expected
+                last = lm.published_inventory[-1]
+                assert (last.amount0_int, last.amount1_int) == expected
 
             # the reference jumps 4 %: the arbitrageur moves the pool out of the band -> rebalance
             reference.price = 3000.0 * 1.04
@@ -179,7 +180,8 @@ def test_open_and_rebalance_publish_amounts_equal_to_exact_pool(tmp_path):
                 if lm.actions_done > n_actions:
                     break
             assert lm.actions_done > n_actions
-            await wait_until(lambda: any(isinstance(x, m.LpAction) and x.action == "close" for x in h.received), 3.0)
+            closed = lambda: any(isinstance(x, m.LpAction) and x.action == "close" for x in h.received)  # noqa: E731
+            await wait_until(closed, 3.0)
             inventories = [x for x in h.received if isinstance(x, m.InventoryDelta)]
             actions = [x for x in h.received if isinstance(x, m.LpAction)]
             assert len({(x.amount0_raw, x.amount1_raw) for x in inventories}) > 3  # the inventory moved
@@ -199,7 +201,8 @@ def test_open_and_rebalance_publish_amounts_equal_to_exact_pool(tmp_path):
                 op = backend.ops[f"{action_id}:{s.step}"]
                 sign = 1 if s.kind in ("close", "collect") else -1
                 fees = (op.fees0, op.fees1) if s.kind == "close" else (0, 0)
-                assert (s.amount0, s.amount1) == (sign * (op.amount0 + fees[0]), sign * (op.amount1 + fees[1]))
+                expected = (sign * (op.amount0 + fees[0]), sign * (op.amount1 + fees[1]))
+                assert (s.amount0, s.amount1) == expected
                 published = [a for a in actions if a.position_id == action_id and a.tx_hash == op.tx_hash]
                 assert len(published) == 1
                 assert int(published[0].amount0_raw) == abs(s.amount0)
@@ -350,8 +353,8 @@ def test_pull_liquidity_command_closes_and_holds_until_resume(tmp_path):
                     await lm.tick()
                 assert backend.range == (0, 0)  # held
                 pos = await backend.position()
-                assert (h.manager.published_inventory[-1].amount0_int, lm.published_inventory[-1].amount1_int) == (
-                    pos.idle0, pos.idle1)
+                last = lm.published_inventory[-1]
+                assert (last.amount0_int, last.amount1_int) == (pos.idle0, pos.idle1)
                 await cmd_pub.publish("cmd.all", m.Command(command_id="c2", command="resume"))
                 assert await wait_until(lambda: not lm.pulled, 5.0)
                 clock.advance(1.0)
