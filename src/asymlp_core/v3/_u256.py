@@ -66,7 +66,7 @@ def from_words_signed(words) -> int:  # noqa: ANN001
 # ----------------------------------------------------------------------------- 64-bit words
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mul64(a, b):
     """Full 64x64 -> 128-bit product ``(lo, hi)`` from 32-bit halves."""
     a0 = a & M32
@@ -85,7 +85,7 @@ def mul64(a, b):
     return lo, hi
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def adc(a, b, c):
     """``a + b + c`` for a carry ``c`` in {0, 1}: ``(sum, carry_out)``."""
     s = a + b
@@ -95,7 +95,7 @@ def adc(a, b, c):
     return s2, U64(c1 or c2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sbb(a, b, c):
     """``a - b - c`` for a borrow ``c`` in {0, 1}: ``(difference, borrow_out)``."""
     d = a - b
@@ -105,7 +105,7 @@ def sbb(a, b, c):
     return d2, U64(b1 or b2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mac(acc, a, b, c):
     """``acc + a * b + c`` (all words): ``(lo, hi)``; never overflows 128 bits."""
     lo, hi = mul64(a, b)
@@ -142,12 +142,14 @@ def clz64(x):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def divlu(u1, u0, v):
     """``(u1 * 2**64 + u0) // v`` and the remainder, for ``v`` with its top bit set and ``u1 < v``.
 
     Hacker's Delight ``divlu`` on 32-bit half-words (normalised divisor, so no shift).
     """
+    if u1 == ZERO:
+        return u0 // v, u0 % v
     b = U64(0x100000000)
     vn1 = v >> S32
     vn0 = v & M32
@@ -311,7 +313,7 @@ def to_float(a):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mul_wide(a, b):
     """Full 256x256 -> 512-bit product as 8 words (schoolbook on 64-bit digits)."""
     a0, a1, a2, a3 = a[0], a[1], a[2], a[3]
@@ -345,6 +347,102 @@ def mul_wide(a, b):
     return (r0, r1, r2, r3, r4, r5, r6, r7)
 
 
+#: Moller-Granlund's 9-bit reciprocal table: ``(2**19 - 3 * 2**8) // d9`` for d9 in [256, 512).
+RECIPROCAL_TABLE = np.array([0x7FD00 // (0x100 | i) for i in range(256)], dtype=np.uint64)
+
+
+@njit(cache=True, inline="always")
+def reciprocal_word(d):
+    """``floor((2**128 - 1) / d) - 2**64`` for a normalised word ``d``, without a division.
+
+    Moller & Granlund, "Improved division by invariant integers" (2011), Algorithm 2: a
+    table estimate refined by integer Newton steps (checked against the exact formula in
+    the tests).
+    """
+    v0 = RECIPROCAL_TABLE[(d >> U64(55)) - U64(256)]
+    d40 = (d >> U64(24)) + ONE
+    v1 = (v0 << U64(11)) - ((v0 * v0 * d40) >> U64(40)) - ONE
+    v2 = (v1 << U64(13)) + ((v1 * (U64(0x1000000000000000) - v1 * d40)) >> U64(47))
+    d0 = d & ONE
+    d63 = (d >> ONE) + d0
+    e = ((v2 >> ONE) & (ZERO - d0)) - v2 * d63
+    _, h = mul64(v2, e)
+    v3 = (h >> ONE) + (v2 << U64(31))
+    lo, hi = mul64(v3, d)
+    lo2 = lo + d
+    hi += U64(lo2 < lo)
+    return v3 - hi - d
+
+
+@njit(cache=True, inline="always")
+def div_2by1(u1, u0, d, v):
+    """``(u1 * 2**64 + u0) // d`` and the remainder with the reciprocal ``v`` of ``d``.
+
+    Moller & Granlund, "Improved division by invariant integers" (2011), Algorithm 4;
+    ``d`` normalised, ``u1 < d``.
+    """
+    lo, hi = mul64(v, u1)
+    q0 = lo + u0
+    q1 = hi + u1 + ONE + U64(q0 < lo)
+    r = u0 - q1 * d
+    if r > q0:
+        q1 -= ONE
+        r += d
+    if r >= d:
+        q1 += ONE
+        r -= d
+    return q1, r
+
+
+@njit(cache=True, inline="always")
+def reciprocal_3by2(d1, d0):
+    """``floor((2**192 - 1) / (d1 * 2**64 + d0)) - 2**64`` for normalised ``d1`` (Algorithm 6)."""
+    v = reciprocal_word(d1)
+    p = d1 * v
+    p += d0
+    if p < d0:
+        v -= ONE
+        if p >= d1:
+            v -= ONE
+            p -= d1
+        p -= d1
+    t0, t1 = mul64(v, d0)
+    p += t1
+    if p < t1:
+        v -= ONE
+        if p > d1 or (p == d1 and t0 >= d0):
+            v -= ONE
+    return v
+
+
+@njit(cache=True, inline="always")
+def div_3by2(u2, u1, u0, d1, d0, v):
+    """``(u2, u1, u0) // (d1, d0)`` (one word) and the two-word remainder (Algorithm 5).
+
+    Requires ``(u2, u1) < (d1, d0)``, ``d1`` normalised, ``v = reciprocal_3by2(d1, d0)``.
+    """
+    lo, hi = mul64(v, u2)
+    q0 = lo + u1
+    q1 = hi + u2 + U64(q0 < lo)
+    r1 = u1 - q1 * d1
+    t0, t1 = mul64(d0, q1)
+    # (r1, r0) = (r1, u0) - (t1, t0) - (d1, d0)  mod 2**128
+    r0, bw = sbb(u0, t0, ZERO)
+    r1, _ = sbb(r1, t1, bw)
+    r0, bw = sbb(r0, d0, ZERO)
+    r1, _ = sbb(r1, d1, bw)
+    q1 += ONE
+    if r1 >= q0:
+        q1 -= ONE
+        r0, c = adc(r0, d0, ZERO)
+        r1 = r1 + d1 + c
+    if r1 > d1 or (r1 == d1 and r0 >= d0):
+        q1 += ONE
+        r0, bw = sbb(r0, d0, ZERO)
+        r1 = r1 - d1 - bw
+    return q1, r0, r1
+
+
 @njit(cache=True)
 def _word(t, i):
     """``t[i]`` of a 4-word tuple for a small runtime index (0 beyond the tuple)."""
@@ -359,19 +457,50 @@ def _word(t, i):
     return ZERO
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _div_step(r, u, d, n):
     """One Knuth D step: ``(r * 2**64 + u) // d`` (< 2**64) and the remainder.
 
     ``d`` is normalised (top bit of word ``n - 1`` set, words ``>= n`` zero) and ``r < d``.
+    One- and two-word divisors take exact short paths; wider ones estimate the digit from
+    the top two words and add back at most twice.
     """
-    w0, w1, w2, w3, w4 = u, r[0], r[1], r[2], r[3]
-    # top two digits of the (n+1)-digit window and the divisor's top digit
     if n == 1:
-        top, nxt, vtop = w1, w0, d[0]
-    elif n == 2:
-        top, nxt, vtop = w2, w1, d[1]
-    elif n == 3:
+        if r[0] == ZERO:
+            return u // d[0], (u % d[0], ZERO, ZERO, ZERO)
+        q, rem = divlu(r[0], u, d[0])
+        return q, (rem, ZERO, ZERO, ZERO)
+    if (r[0] | r[1] | r[2] | r[3]) == ZERO:
+        return ZERO, (u, ZERO, ZERO, ZERO)
+    if n == 2:
+        # 3-by-2 division: estimate from (r1, r0) / d1, then Knuth's test with d0 makes the
+        # digit exact because it covers every word of the divisor.
+        r0, r1, d0, d1 = r[0], r[1], d[0], d[1]
+        if r1 == ZERO and r0 < d1:
+            return ZERO, (u, r0, ZERO, ZERO)
+        if r1 >= d1:
+            qhat = MAX64
+            rhat = r0 + d1
+            ok = rhat >= r0  # rhat < 2**64, else the test below is false anyway
+        else:
+            qhat, rhat = divlu(r1, r0, d1)
+            ok = True
+        while ok:
+            lo, hi = mul64(qhat, d0)
+            if hi > rhat or (hi == rhat and lo > u):
+                qhat -= ONE
+                t = rhat + d1
+                ok = t >= rhat
+                rhat = t
+            else:
+                break
+        p0, c = mac(ZERO, qhat, d0, ZERO)
+        p1, p2 = mac(ZERO, qhat, d1, c)
+        w0, bw = sbb(u, p0, ZERO)
+        w1, bw = sbb(r0, p1, bw)
+        return qhat, (w0, w1, ZERO, ZERO)
+    w0, w1, w2, w3, w4 = u, r[0], r[1], r[2], r[3]
+    if n == 3:
         top, nxt, vtop = w3, w2, d[2]
     else:
         top, nxt, vtop = w4, w3, d[3]
@@ -402,6 +531,50 @@ def _div_step(r, u, d, n):
         if w4 == ZERO and c != ZERO:
             bw = ZERO
     return qhat, (w0, w1, w2, w3)
+
+
+@njit(cache=True, inline="always")
+def _div_step_wide(r, u, d, n, v):
+    """A Knuth D step for a three- or four-word normalised divisor, digit from ``div_3by2``.
+
+    ``v = reciprocal_3by2(d[n-1], d[n-2])``.  The digit from the top three window words
+    over the top two divisor words is exact or one too large; one add-back fixes it.  The
+    rare window whose top two words equal the divisor's takes the plain step.
+    """
+    if n == 3:
+        r0, r1, r2 = r[0], r[1], r[2]
+        d0, d1, d2 = d[0], d[1], d[2]
+        if r2 == d2 and r1 == d1:
+            return _div_step(r, u, d, n)
+        q, x0, x1 = div_3by2(r2, r1, r0, d2, d1, v)
+        p0, p1 = mul64(q, d0)
+        y0, bw = sbb(u, p0, ZERO)
+        y1, bw = sbb(x0, p1, bw)
+        y2, bw = sbb(x1, ZERO, bw)
+        if bw != ZERO:
+            q -= ONE
+            y0, c = adc(y0, d0, ZERO)
+            y1, c = adc(y1, d1, c)
+            y2 = y2 + d2 + c
+        return q, (y0, y1, y2, ZERO)
+    r0, r1, r2, r3 = r[0], r[1], r[2], r[3]
+    d0, d1, d2, d3 = d[0], d[1], d[2], d[3]
+    if r3 == d3 and r2 == d2:
+        return _div_step(r, u, d, n)
+    q, x0, x1 = div_3by2(r3, r2, r1, d3, d2, v)
+    p0, c = mac(ZERO, q, d0, ZERO)
+    p1, p2 = mac(ZERO, q, d1, c)
+    y0, bw = sbb(u, p0, ZERO)
+    y1, bw = sbb(r0, p1, bw)
+    y2, bw = sbb(x0, p2, bw)
+    y3, bw = sbb(x1, ZERO, bw)
+    if bw != ZERO:
+        q -= ONE
+        y0, c = adc(y0, d0, ZERO)
+        y1, c = adc(y1, d1, c)
+        y2, c = adc(y2, d2, c)
+        y3 = y3 + d3 + c
+    return q, (y0, y1, y2, y3)
 
 
 @njit(cache=True)
@@ -442,11 +615,48 @@ def divrem_wide(num, d):
         u6 = (num[6] << s) | (num[5] >> c)
         u7 = (num[7] << s) | (num[6] >> c)
     # Starting remainder: the upper 256 bits, which are < dn (and have only n digits).
+    if n == 1:
+        # one-word divisor: four 2-by-1 divisions with one reciprocal
+        d0 = dn[0]
+        v = reciprocal_word(d0)
+        # leading digits are zero while the window is below the divisor
+        q3 = ZERO
+        r0 = u3
+        if u4 != ZERO or u3 >= d0:
+            q3, r0 = div_2by1(u4, u3, d0, v)
+        q2 = ZERO
+        if r0 != ZERO or u2 >= d0:
+            q2, r0 = div_2by1(r0, u2, d0, v)
+        else:
+            r0 = u2
+        q1, r0 = div_2by1(r0, u1, d0, v)
+        q0, r0 = div_2by1(r0, u0, d0, v)
+        return (q0, q1, q2, q3), (r0 >> s, ZERO, ZERO, ZERO)
+    if n == 2:
+        # two-word divisor: four 3-by-2 divisions with one reciprocal
+        d0 = dn[0]
+        d1 = dn[1]
+        v = reciprocal_3by2(d1, d0)
+        q3 = ZERO
+        r0 = u3
+        r1 = u4
+        if u5 != ZERO or u4 >= d1:
+            q3, r0, r1 = div_3by2(u5, u4, u3, d1, d0, v)
+        q2 = ZERO
+        if r1 != ZERO or r0 >= d1:
+            q2, r0, r1 = div_3by2(r1, r0, u2, d1, d0, v)
+        else:
+            r1 = r0
+            r0 = u2
+        q1, r0, r1 = div_3by2(r1, r0, u1, d1, d0, v)
+        q0, r0, r1 = div_3by2(r1, r0, u0, d1, d0, v)
+        return (q0, q1, q2, q3), shr((r0, r1, ZERO, ZERO), s)
+    v = reciprocal_3by2(dn[n - 1], dn[n - 2])
     r = (u4, u5, u6, u7)
-    q3, r = _div_step(r, u3, dn, n)
-    q2, r = _div_step(r, u2, dn, n)
-    q1, r = _div_step(r, u1, dn, n)
-    q0, r = _div_step(r, u0, dn, n)
+    q3, r = _div_step_wide(r, u3, dn, n, v)
+    q2, r = _div_step_wide(r, u2, dn, n, v)
+    q1, r = _div_step_wide(r, u1, dn, n, v)
+    q0, r = _div_step_wide(r, u0, dn, n, v)
     return (q0, q1, q2, q3), shr(r, s)
 
 
