@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from process_helpers import config_from_text, engine_config_text, free_ports, run_async, wait_until
 
 from asymlp_runtime import messages as m
 from asymlp_runtime.bus import RequestClient, Subscriber
@@ -17,6 +16,7 @@ from asymlp_runtime.processes.quote_server import QuoteServer
 from asymlp_runtime.processes.trading_engine import TradingEngine
 from asymlp_runtime.venues.base import Side
 from asymlp_runtime.venues.paper.price import ReferencePath, brownian_at, reference_mid
+from process_helpers import config_from_text, engine_config_text, free_ports, run_async, wait_until
 
 pytestmark = pytest.mark.timeout(90)
 SYM = "ETH/USDT:USDT"
@@ -29,8 +29,8 @@ process_name = "quote_server_binance"
 log_dir = "{{tmp}}/logs"
 heartbeat_interval_s = 0.1
 [PUBLISHERS]
-market_data = "tcp://127.0.0.1:{p['market_data']}"
-control = "tcp://127.0.0.1:{p['qs_control']}"
+market_data = "tcp://127.0.0.1:{p["market_data"]}"
+control = "tcp://127.0.0.1:{p["qs_control"]}"
 [HTTP_API]
 exchange_id = "binanceusdm"
 [MARKET_DATA]
@@ -47,10 +47,10 @@ log_dir = "{{tmp}}/logs"
 heartbeat_interval_s = 0.1
 journal_path = "{{tmp}}/journal/position_server_binance.sqlite"
 [PUBLISHERS]
-account = "tcp://127.0.0.1:{p['account']}"
-control = "tcp://127.0.0.1:{p['ps_control']}"
+account = "tcp://127.0.0.1:{p["account"]}"
+control = "tcp://127.0.0.1:{p["ps_control"]}"
 [SUBSCRIBERS.reports]
-endpoint = "tcp://127.0.0.1:{p['reports']}"
+endpoint = "tcp://127.0.0.1:{p["reports"]}"
 topics = ["fill.binance."]
 [HTTP_API]
 exchange_id = "binanceusdm"
@@ -83,10 +83,15 @@ def test_paper_stack_quotes_fills_and_positions_agree(tmp_path):
         p = dict(zip(names, free_ports(len(names)), strict=True))
         settings = PaperSettings(directory=str(tmp_path / "paper"), step_s=0.05, seed=11)
         qs = QuoteServer(config_from_text(_qs_text(p), tmp_path), paper=settings, configure_logging=False)
-        te = TradingEngine(config_from_text(engine_config_text(p), tmp_path), paper=settings,
-                           configure_logging=False)
-        ps = PositionServer(config_from_text(_ps_text(p), tmp_path), paper=settings, poll_interval_s=0.1,
-                            configure_logging=False)
+        te = TradingEngine(
+            config_from_text(engine_config_text(p), tmp_path), paper=settings, configure_logging=False
+        )
+        ps = PositionServer(
+            config_from_text(_ps_text(p), tmp_path),
+            paper=settings,
+            poll_interval_s=0.1,
+            configure_logging=False,
+        )
         quotes = Subscriber(f"tcp://127.0.0.1:{p['market_data']}", ["quote.binance.ETHUSDT"], m.MarketData)
         fills = Subscriber(f"tcp://127.0.0.1:{p['reports']}", ["fill.binance."], m.Reports)
         account = Subscriber(f"tcp://127.0.0.1:{p['account']}", ["position.binance."], m.Account)
@@ -103,10 +108,13 @@ def test_paper_stack_quotes_fills_and_positions_agree(tmp_path):
                 seen.append(q)
                 if len(seen) >= 5:
                     break
-            client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
+            client = RequestClient(
+                f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0
+            )
             try:
-                ack = await client.request(m.OrderRequest(client_order_id="ps-1", venue="binance", symbol=SYM,
-                                                          side="buy", qty=0.25))
+                ack = await client.request(
+                    m.OrderRequest(client_order_id="ps-1", venue="binance", symbol=SYM, side="buy", qty=0.25)
+                )
                 assert ack.accepted, ack.reason
             finally:
                 await client.close()
@@ -143,8 +151,9 @@ def test_quote_server_stale_feed_degrades_health(tmp_path):
         from asymlp_runtime.processes.paper import make_paper_venue
 
         venue = make_paper_venue("binance", [SYM], settings)  # injected and never stepped: no updates
-        qs = QuoteServer(config_from_text(_qs_text(p), tmp_path), venue=venue, paper=settings,
-                         configure_logging=False)
+        qs = QuoteServer(
+            config_from_text(_qs_text(p), tmp_path), venue=venue, paper=settings, configure_logging=False
+        )
         health = Subscriber(f"tcp://127.0.0.1:{p['qs_control']}", ["health."], m.Control)
         task = asyncio.create_task(qs.run())
         try:

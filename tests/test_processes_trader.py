@@ -226,26 +226,68 @@ def test_malformed_out_of_order_unknown_version_counted_never_crash(tmp_path):
 
         async with Stack(tmp_path) as s:
             good = m.Quote(venue="binance", symbol=SYM, bid=2999.0, ask=3001.0, bid_size=1.0, ask_size=1.0)
-            old = msgspec.structs.replace(good, sender="quote_server_binance", seq=1, ts_sent_ns=1)
+            old = msgspec.structs.replace(good, sender="quote_server_binance", seq=0, ts_sent_ns=1)
             future = msgspec.structs.replace(good, version=2, sender="x", seq=1)
             topic = b"quote.binance.ETHUSDT"
             for raw in (s.md, s.lp):
-                await raw.send_raw(b"quote.binance.ETHUSDT" if raw is s.md else b"inventory.devnet", b"\x00junk")
-            await s.md.send_raw(topic, m.encode(old))  # seq 1 again after many: out of order
+                await raw.send_raw(
+                    b"quote.binance.ETHUSDT" if raw is s.md else b"inventory.devnet", b"\x00junk"
+                )
+            await s.md.send_raw(topic, m.encode(old))  # seq 0 after >= 1: out of order
             await s.md.send_raw(topic, m.encode(future))
             await s.md.send_raw(topic, m.encode(msgspec.structs.replace(good, bid=float("nan"), seq=10**9)))
             dealer = zmq.asyncio.Context.instance().socket(zmq.DEALER)
             dealer.connect(f"tcp://127.0.0.1:{s.p['orders']}")
             await dealer.send(b"\x92not a request")
             counters = s.trader.subscribers["market_data"].counters
-            assert await wait_until(lambda: counters["malformed"] >= 1 and counters["unknown_version"] >= 1
-                                    and counters["invalid"] >= 1 and counters["out_of_order"]
-                                    + counters["sender_restart"] >= 1, 5)
+            assert await wait_until(
+                lambda: (
+                    counters["malformed"] >= 1
+                    and counters["unknown_version"] >= 1
+                    and counters["invalid"] >= 1
+                    and counters["out_of_order"] >= 1
+                ),
+                5,
+            )
             assert await wait_until(lambda: s.trader.subscribers["lp"].counters["malformed"] >= 1, 5)
             assert await wait_until(lambda: s.engine.servers["orders"].counters["malformed"] >= 1, 5)
             dealer.close(linger=0)
             await s.publish_inventory(0.7)
             assert await wait_until(lambda: abs(s.trader.residual) <= 0.05 and not s.trader.in_flight, 5)
             assert all(not t.done() for t in s.tasks)
+
+    run_async(scenario())
+
+
+def test_restart_reuses_the_id_of_an_unresolved_decision(tmp_path):
+    async def scenario():
+        p = dict(zip(NAMES, free_ports(len(NAMES)), strict=True))
+        (tmp_path / "journal").mkdir()
+        with Journal(tmp_path / "journal" / "trader.sqlite") as j:
+            for seq in (1, 2, 3):
+                j.append(
+                    CheckpointRecord(
+                        process="trader", name="hedge_decision", seq=seq, payload="{}", ts_ns=seq
+                    )
+                )
+            j.append(
+                CheckpointRecord(process="trader", name="hedge_resolved", seq=2, payload="accepted", ts_ns=9)
+            )
+        expected = {}
+        for resolved_last in (False, True):
+            if resolved_last:
+                with Journal(tmp_path / "journal" / "trader.sqlite") as j:
+                    j.append(
+                        CheckpointRecord(
+                            process="trader", name="hedge_resolved", seq=3, payload="accepted", ts_ns=10
+                        )
+                    )
+            trader = Trader(config_from_text(trader_config_text(p), tmp_path), configure_logging=False)
+            task = asyncio.create_task(trader.run())
+            assert await wait_until(trader.started.is_set, 5)
+            expected[resolved_last] = trader.seq + 1  # the seq of the next decision
+            trader.request_stop("test")
+            assert await asyncio.wait_for(task, 10) == 0
+        assert expected == {False: 3, True: 4}
 
     run_async(scenario())
