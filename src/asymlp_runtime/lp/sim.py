@@ -43,12 +43,20 @@ from asymlp_core.v3 import (
 from asymlp_runtime.lp.backend import BackendError, LpPosition, OpResult, PoolState, TokenInfo, human_price
 from asymlp_runtime.lp.flow import FlowSettings, SwapFlowGenerator
 
-__all__ = ["SimPoolSettings", "SimPoolBackend", "sqrt_price_x96_from_human", "sim_tx_hash"]
+__all__ = [
+    "MAX_REMEMBERED_OPS",
+    "SimPoolSettings",
+    "SimPoolBackend",
+    "sqrt_price_x96_from_human",
+    "sim_tx_hash",
+]
 
 _STATE_VERSION = 1
 _MAX_UINT128 = (1 << 128) - 1
 _MAX_UINT256 = (1 << 256) - 1
 _LP_OWNER = "lp"
+#: Executed operations remembered for :meth:`SimPoolBackend.op_result` (the most recent ones).
+MAX_REMEMBERED_OPS = 10_000
 _BACKGROUND_OWNER = "background"
 
 
@@ -232,7 +240,9 @@ class SimPoolBackend:
         value = int(math.sqrt(raw) * float(1 << 96))
         return min(max(value, MIN_SQRT_RATIO + 1), MAX_SQRT_RATIO - 1)
 
-    def external_swap(self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int) -> tuple[int, int]:
+    def external_swap(
+        self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int
+    ) -> tuple[int, int]:
         """A swap by someone else (noise, arbitrage): the pool's signed deltas. Not persisted here."""
         return self.pool.swap(zero_for_one, amount_specified, sqrt_price_limit_x96)
 
@@ -283,10 +293,12 @@ class SimPoolBackend:
                 amount1 = get_amount1_delta(sa, sb, liquidity, False)
         inside0, inside1 = p.fee_growth_inside(lo, hi)
         fees0 = info.tokens_owed0 + (
-            mul_div((inside0 - info.fee_growth_inside0_last_x128) & _MAX_UINT256, liquidity, Q128) & _MAX_UINT128
+            mul_div((inside0 - info.fee_growth_inside0_last_x128) & _MAX_UINT256, liquidity, Q128)
+            & _MAX_UINT128
         )
         fees1 = info.tokens_owed1 + (
-            mul_div((inside1 - info.fee_growth_inside1_last_x128) & _MAX_UINT256, liquidity, Q128) & _MAX_UINT128
+            mul_div((inside1 - info.fee_growth_inside1_last_x128) & _MAX_UINT256, liquidity, Q128)
+            & _MAX_UINT128
         )
         return LpPosition(lo, hi, liquidity, amount0, amount1, fees0, fees1, self.idle0, self.idle1)
 
@@ -299,18 +311,33 @@ class SimPoolBackend:
     # ------------------------------------------------------------------ operations
     def _finish(self, result: OpResult) -> OpResult:
         self.ops[result.op_id] = result
+        while len(self.ops) > MAX_REMEMBERED_OPS:  # oldest first (insertion order)
+            del self.ops[next(iter(self.ops))]
         self.nonce += 1
         if self.state_path is not None:
             self.save()
         return result
 
-    def _result(self, op_id: str, kind: str, lo: int, hi: int, liquidity: int, a0: int, a1: int,
-                fees0: int = 0, fees1: int = 0) -> OpResult:
+    def _result(
+        self,
+        op_id: str,
+        kind: str,
+        lo: int,
+        hi: int,
+        liquidity: int,
+        a0: int,
+        a1: int,
+        fees0: int = 0,
+        fees1: int = 0,
+    ) -> OpResult:
         self._new_block()
-        return OpResult(op_id, kind, lo, hi, liquidity, a0, a1, fees0, fees1, self.block_number, sim_tx_hash(op_id))
+        return OpResult(
+            op_id, kind, lo, hi, liquidity, a0, a1, fees0, fees1, self.block_number, sim_tx_hash(op_id)
+        )
 
-    async def open(self, tick_lower: int, tick_upper: int, amount0_max: int, amount1_max: int, *,
-                   op_id: str) -> OpResult:
+    async def open(
+        self, tick_lower: int, tick_upper: int, amount0_max: int, amount1_max: int, *, op_id: str
+    ) -> OpResult:
         done = self.ops.get(op_id)
         if done is not None:
             return done
@@ -352,8 +379,10 @@ class SimPoolBackend:
         if p.tick < lo:
             return get_amount0_delta(sa, sb, liquidity, True), 0
         if p.tick < hi:
-            return (get_amount0_delta(p.sqrt_price_x96, sb, liquidity, True),
-                    get_amount1_delta(sa, p.sqrt_price_x96, liquidity, True))
+            return (
+                get_amount0_delta(p.sqrt_price_x96, sb, liquidity, True),
+                get_amount1_delta(sa, p.sqrt_price_x96, liquidity, True),
+            )
         return 0, get_amount1_delta(sa, sb, liquidity, True)
 
     async def close(self, *, op_id: str) -> OpResult:
@@ -373,8 +402,19 @@ class SimPoolBackend:
         self.idle0 += got0
         self.idle1 += got1
         self.range = (0, 0)
-        return self._finish(self._result(op_id, "close", lo, hi, liquidity, principal0, principal1,
-                                         got0 - principal0, got1 - principal1))
+        return self._finish(
+            self._result(
+                op_id,
+                "close",
+                lo,
+                hi,
+                liquidity,
+                principal0,
+                principal1,
+                got0 - principal0,
+                got1 - principal1,
+            )
+        )
 
     async def collect(self, *, op_id: str) -> OpResult:
         done = self.ops.get(op_id)
@@ -393,8 +433,9 @@ class SimPoolBackend:
         self.idle1 += got1
         return self._finish(self._result(op_id, "collect", lo, hi, 0, got0, got1, got0, got1))
 
-    async def swap(self, zero_for_one: bool, amount_in: int, *, op_id: str,
-                   sqrt_price_limit_x96: int | None = None) -> OpResult:
+    async def swap(
+        self, zero_for_one: bool, amount_in: int, *, op_id: str, sqrt_price_limit_x96: int | None = None
+    ) -> OpResult:
         done = self.ops.get(op_id)
         if done is not None:
             return done

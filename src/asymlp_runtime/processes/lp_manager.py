@@ -271,9 +271,9 @@ class LpManager(ProcessBase):
         b = self.backend
         raw_per_human = 10.0 ** (b.token1.decimals - b.token0.decimals)
         self.params = strategy_params(self.lp, b.tick_spacing, raw_per_human)
-        await self.recover()
         if self._run_loop:
             await asyncio.sleep(SLOW_JOINER_GRACE_S)
+        await self.recover()
         await self.publish_inventory(force=True)
         if self._run_loop:
             self.spawn(self._tick_loop(), "lp.tick")
