@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from numba import config
+from numba import config, njit
 
 from asymlp_core import v3
 from asymlp_core.v3 import _u256, nb
@@ -80,6 +80,63 @@ def test_words_round_trip_is_identity(x):
 def test_signed_words_round_trip_is_identity(x):
     assert _u256.from_words_signed(_u256.to_words(x)) == x
     assert nb.limbs_to_ints(nb.ints_to_limbs([x]), signed=True) == [x]
+
+
+# ----------------------------------------------------------------------------- limb division
+
+SPECIAL_WORDS = [0, 1, 2, (1 << 32) - 1, 1 << 32, (1 << 63) - 1, 1 << 63, (1 << 63) + 1,
+                 (1 << 64) - 2, (1 << 64) - 1]  # fmt: skip
+words = st.one_of(st.sampled_from(SPECIAL_WORDS), st.integers(0, (1 << 64) - 1))
+
+
+def structured(n_words: int) -> st.SearchStrategy[int]:
+    """Values made of special words (all ones, top bit only, ...): the rare division branches."""
+    return st.lists(words, min_size=n_words, max_size=n_words).map(
+        lambda ws: sum(w << (64 * i) for i, w in enumerate(ws))
+    )
+
+
+@given(st.integers(1, 4).flatmap(structured), structured(4), structured(4), st.booleans())
+def test_mul_div_on_structured_words_matches_reference(d, q, r_seed, exact_boundary):
+    """Numerators ``q * d + r`` just below ``d * 2**256``: digit estimates off by one or two."""
+    if d == 0:
+        return
+    r = d - 1 if exact_boundary else r_seed % d
+    product = q * d + r
+    if product >> 256 >= d:
+        return
+    # split the product into two uint256 factors (a power of two times the rest)
+    k = max(product.bit_length() - 256, 0)
+    a, b = product >> k, 1 << k
+    if a * b != product or b > MAX256:
+        a, b = product, 1
+        if a > MAX256:
+            return
+    same(v3.mul_div, nb.nb_mul_div, a, b, d)
+    same(v3.mul_div_rounding_up, nb.nb_mul_div_rounding_up, a, b, d)
+
+
+@given(st.lists(st.integers(1 << 63, (1 << 64) - 1), min_size=1, max_size=50))
+@example([1 << 63, (1 << 63) + 1, (1 << 64) - 1, (1 << 64) - 2])
+def test_reciprocal_word_equals_exact_formula(ds):
+    out = np.empty(len(ds), dtype=np.uint64)
+    with nb._quiet():
+        _reciprocals(np.array(ds, dtype=np.uint64), out)
+    assert out.tolist() == [((1 << 128) - 1) // d - (1 << 64) for d in ds]
+
+
+@given(words, words)
+@example((1 << 64) - 1, (1 << 64) - 1)
+def test_mul64_from_halves_is_exact(a, b):
+    with nb._quiet():
+        lo, hi = _u256.mul64(np.uint64(a), np.uint64(b))
+    assert int(lo) + (int(hi) << 64) == a * b
+
+
+@njit(cache=True)
+def _reciprocals(ds, out):
+    for i in range(ds.shape[0]):
+        out[i] = _u256.reciprocal_word(ds[i])
 
 
 # ----------------------------------------------------------------------------- FullMath
