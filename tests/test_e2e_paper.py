@@ -57,6 +57,7 @@ class StackRun:
     restarts: dict[str, dict] = field(default_factory=dict)
     exit_code: int | None = None
     inventory: list[m.InventoryDelta] = field(default_factory=list)
+    inventory_t: list[float] = field(default_factory=list)
     actions: list[m.LpAction] = field(default_factory=list)
     risk: list[tuple[float, m.RiskState]] = field(default_factory=list)
     positions: list[m.Position] = field(default_factory=list)
@@ -136,6 +137,7 @@ class _Observer:
                     match msg:
                         case m.InventoryDelta():
                             self.run.inventory.append(msg)
+                            self.run.inventory_t.append(time.monotonic())
                         case m.LpAction():
                             self.run.actions.append(msg)
                         case m.RiskState():
@@ -192,6 +194,7 @@ def stack(tmp_path_factory) -> StackRun:
             run.restarts[name] = {
                 "back": back,
                 "back_s": time.monotonic() - t0,
+                "t_back": time.monotonic(),
                 "restart_gap_ns": (after["started_ns"] or 0) - (after["last_exit_ns"] or 0),
                 "started_after_kill_ns": (after["started_ns"] or 0) - killed_ns,
                 "restarts": after["restarts"],
@@ -225,6 +228,8 @@ def test_stack_is_healthy_and_status_says_so(stack):
 def test_killed_processes_restart_within_two_seconds(stack):
     for name in ORDER:
         r = stack.restarts[name]
+        print(f"{name}: restarted {r['restart_gap_ns'] / 1e9:.2f} s after its exit, healthy again after "
+              f"{r['back_s']:.2f} s")
         assert r["back"], (name, r)
         assert r["new_pid"] != r["old_pid"] and r["restarts"] == 1, (name, r)
         assert 0 < r["restart_gap_ns"] < 2_000_000_000, (name, r)
@@ -241,6 +246,14 @@ def test_lp_inventory_moves_and_matches_its_actions(stack):
         ends = journal.read(LpActionEndRecord)
     assert actions and not state.lp_actions_in_progress
     assert len({e.action_id for e in ends}) == len(ends) == len(actions)
+
+
+def test_lp_stream_is_received_again_after_the_lp_manager_restarts(stack):
+    t_back = stack.restarts["lp_manager"]["t_back"]
+    new_pid = stack.restarts["lp_manager"]["new_pid"]
+    assert new_pid
+    after = [x for x, t in zip(stack.inventory, stack.inventory_t, strict=True) if t > t_back + 0.5]
+    assert len(after) >= 3, f"{len(after)} inventory messages after the restart"
 
 
 def test_trader_keeps_the_residual_within_its_band(stack):
