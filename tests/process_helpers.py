@@ -72,7 +72,7 @@ def trader_config_text(
     ports: dict[str, int],
     *,
     timeout_s: float = 0.3,
-    stale_s: float = 0.4,
+    stale_s: float = 1.0,
     band: float = 0.05,
     max_position: float = 50.0,
     max_loss: float = 5000.0,

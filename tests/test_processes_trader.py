@@ -104,7 +104,7 @@ class Stack:
         p = self.p
         self.md = Publisher(f"tcp://127.0.0.1:{p['market_data']}", sender="quote_server_binance")
         self.lp = Publisher(f"tcp://127.0.0.1:{p['lp']}", sender="lp_manager")
-        self.cmds = Subscriber(f"tcp://127.0.0.1:{p['trader_control']}", ["cmd.lp_manager"], m.Control)
+        self.cmds = Subscriber(f"tcp://127.0.0.1:{p['trader_control']}", ["cmd.lp_manager", "hb."], m.Control)
         self.risk = Subscriber(f"tcp://127.0.0.1:{p['risk']}", ["risk.trader"], m.RiskStream)
         self.tasks = [
             asyncio.create_task(self.engine.run()),
@@ -113,6 +113,8 @@ class Stack:
         ]
         assert await wait_until(lambda: self.engine.started.is_set() and self.trader.started.is_set(), 10)
         assert await wait_until(lambda: self.trader.mid == self.trader.mid, 5)
+        hb = await self.cmds.recv(timeout_s=5.0)  # the command stream is connected (no slow joiner)
+        assert hb is not None
         return self
 
     async def _quotes(self):
@@ -154,8 +156,13 @@ class Stack:
 
 
 async def _pull_liquidity(stack, timeout_s=3.0):
-    d = await stack.cmds.recv(timeout_s=timeout_s)
-    return d is not None and d.message.command == "pull_liquidity" and d.message.target == "lp_manager"
+    for _ in range(200):
+        d = await stack.cmds.recv(timeout_s=timeout_s)
+        if d is None:
+            return False
+        if isinstance(d.message, m.Command):
+            return d.message.command == "pull_liquidity" and d.message.target == "lp_manager"
+    return False
 
 
 def test_inventory_delta_hedged_to_within_band(tmp_path):
@@ -289,5 +296,20 @@ def test_restart_reuses_the_id_of_an_unresolved_decision(tmp_path):
             trader.request_stop("test")
             assert await asyncio.wait_for(task, 10) == 0
         assert expected == {False: 3, True: 4}
+
+    run_async(scenario())
+
+
+def test_max_loss_latches_kill_switch_and_flattens(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path, max_loss=1.0) as s:  # the taker fee of one hedge already loses more
+            await s.publish_inventory(1.0)
+            assert await wait_until(lambda: s.trader.kill_flags & m.KILL_MAX_LOSS, 5)
+            assert await _pull_liquidity(s)
+            assert await wait_until(lambda: s.trader.hedge_position == 0.0 and not s.trader.in_flight, 5)
+            assert await s.venue_position() == pytest.approx(0.0, abs=1e-12)
+            await asyncio.sleep(0.3)
+            assert s.trader.kill_flags & m.KILL_MAX_LOSS  # latched: no re-hedge while the loss stands
+            assert s.trader.hedge_position == 0.0
 
     run_async(scenario())
