@@ -81,12 +81,12 @@ class _Harness:
     """One LpManager run in the background, with a subscriber on its lp stream."""
 
     def __init__(self, tmp_path: Path, clock: FakeClock, reference: Reference, backend=None,
-                 ports: list[int] | None = None) -> None:
+                 ports: list[int] | None = None, run_loop: bool = False) -> None:
         self.ports = ports or free_ports(3)
         self.config = _config(tmp_path, *self.ports)
         self.backend = backend or _backend(tmp_path, clock)
         self.manager = LpManager(self.config, backend=self.backend, reference=reference, clock_ns=clock,
-                                 run_loop=False, configure_logging=False)
+                                 run_loop=run_loop, configure_logging=False)
         self.received: list[m.Message] = []
 
     async def __aenter__(self) -> _Harness:
@@ -390,3 +390,31 @@ def test_sim_backend_rejects_a_second_open_and_runs_each_op_once(tmp_path):
         assert abs(pos.amount0 - a0) <= 1 and abs(pos.amount1 - a1) <= 1
 
     run_async(main(), 30)
+
+
+def test_action_interrupted_by_an_error_is_resumed_by_the_running_loop(tmp_path):
+    clock, reference = FakeClock(), Reference(3000.0)
+
+    async def main():
+        backend = _CrashingBackend(_settings(), state_path=tmp_path / "simpool.pickle", clock_ns=clock)
+        async with _Harness(tmp_path, clock, reference, backend=backend, run_loop=True) as h:
+            lm = h.manager
+            assert await wait_until(lambda: backend.range != (0, 0), 10.0)
+            backend.crash_kind, backend.crash_after = "open", True  # the mint runs, then the step errors
+            reference.price = 3000.0 * 1.05
+            for _ in range(400):
+                clock.advance(0.25)
+                await asyncio.sleep(0.06)
+                if backend.crash_kind == "" and lm.actions_done >= 2 and not lm._needs_recovery:
+                    break
+            assert backend.crash_kind == ""  # the error happened
+            assert await wait_until(lambda: not lm._needs_recovery, 5.0)
+        with Journal(tmp_path / "lp.sqlite") as journal:
+            assert not rebuild_state(journal).lp_actions_in_progress
+            ends = journal.read(LpActionEndRecord)
+        assert [e.outcome for e in ends].count("completed") == len(ends)
+        assert any(e.note == "resumed" for e in ends)
+        opens = [k for k, op in backend.ops.items() if op.kind == "open"]
+        assert len(opens) == len(set(opens)) and backend.range != (0, 0)
+
+    run_async(main(), 60)

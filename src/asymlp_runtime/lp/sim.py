@@ -56,7 +56,7 @@ _MAX_UINT128 = (1 << 128) - 1
 _MAX_UINT256 = (1 << 256) - 1
 _LP_OWNER = "lp"
 #: Executed operations remembered for :meth:`SimPoolBackend.op_result` (the most recent ones).
-MAX_REMEMBERED_OPS = 10_000
+MAX_REMEMBERED_OPS = 1_000
 _BACKGROUND_OWNER = "background"
 
 

@@ -252,6 +252,7 @@ class LpManager(ProcessBase):
         self._action_counter = 0
         self._checkpoint_seq = 0
         self._lock = asyncio.Lock()
+        self._needs_recovery = False
         self.published_actions: list[m.LpAction] = []  # the last few, for tests and inspection
         self.published_inventory: list[m.InventoryDelta] = []
 
@@ -286,11 +287,16 @@ class LpManager(ProcessBase):
         interval = self.lp.strategy.decision_interval_s
         while True:
             try:
+                if self._needs_recovery:  # an action was interrupted by an error: resume or unwind it
+                    async with self._lock:
+                        await self.recover()
+                    self._needs_recovery = False
                 await self.tick()
                 self.clear_condition("backend")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a failed tick is retried at the next one
+                self._needs_recovery = True
                 self.metrics.error("tick", type(exc).__name__)
                 self.set_condition("backend", "degraded", type(exc).__name__)
                 self.log.error("tick failed: %s", type(exc).__name__, exc_info=exc)
