@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -166,3 +167,55 @@ def test_children_get_sigterm_when_the_parent_is_killed(tmp_path):
         assert not _pid_alive(child_pid)
     finally:
         parent.kill()
+
+
+def test_commands_to_a_child_are_forwarded_and_shutdown_all_stops_the_stack(tmp_path):
+    from asymlp_runtime import messages as msgs
+    from asymlp_runtime.bus import RequestClient, Subscriber
+
+    async def main():
+        files, ctl = _write_children(tmp_path, ["delta"])
+        cmd_port = free_ports(1)[0]
+        config = config_from_text(
+            f"""
+[GLOBAL]
+process_name = "supervisor"
+log_dir = "{{tmp}}/logs"
+heartbeat_interval_s = 0.2
+[PUBLISHERS]
+control = "tcp://127.0.0.1:{ctl}"
+[SERVERS]
+commands = "tcp://127.0.0.1:{cmd_port}"
+[SUPERVISOR]
+processes = {json.dumps(files)}
+""",
+            tmp_path,
+        )
+        sup = Supervisor(config, config_dir=tmp_path, run_dir=tmp_path / "run", child_argv=_child_argv,
+                         configure_logging=False, stop_grace_s=5.0)
+        task = asyncio.create_task(sup.run())
+        sub = Subscriber(f"tcp://127.0.0.1:{ctl}", ("cmd.",), msgs.Control)
+        client = RequestClient(f"tcp://127.0.0.1:{cmd_port}", msgs.ControlReplies, sender="operator",
+                               timeout_s=2.0)
+        try:
+            assert await wait_until(lambda: sup.children and sup.children["delta"].status == "ok", 30.0)
+            await asyncio.sleep(0.3)
+            pull = msgs.Command(command_id="op-1", command="pull_liquidity", target="delta")
+            ack = await client.request(pull)
+            assert ack.accepted and "forwarded" in ack.detail
+            got = await sub.recv(timeout_s=5.0)
+            assert got is not None and got.topic == "cmd.delta" and got.message.command == "pull_liquidity"
+            unknown = await client.request(msgs.Command(command_id="op-2", command="pause", target="nobody"))
+            assert "unknown target" in unknown.detail
+            ack = await client.request(msgs.Command(command_id="op-3", command="shutdown", target="all"))
+            assert ack.accepted
+            assert await asyncio.wait_for(task, 30) == 0
+            assert sup.children["delta"].status == "stopped"
+        finally:
+            sup.request_stop("test")
+            await client.close()
+            sub.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(task, 30)
+
+    run_async(main(), 60)
