@@ -108,6 +108,9 @@ def sbb(a, b, c):
 @njit(cache=True, inline="always")
 def mac(acc, a, b, c):
     """``acc + a * b + c`` (all words): ``(lo, hi)``; never overflows 128 bits."""
+    if a == ZERO:
+        lo = acc + c
+        return lo, U64(lo < c)
     lo, hi = mul64(a, b)
     lo = lo + acc
     if lo < acc:
