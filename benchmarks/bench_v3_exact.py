@@ -146,8 +146,15 @@ def test_bench_swap_replay(benchmark) -> None:
     for k in range(N_REF):
         ref_rows.append(ref_pool.swap(z[k], amounts[k], limits[k]) + (ref_pool.sqrt_price_x96, ref_pool.tick))
     out = nb.replay_swaps(pool, z_arr[:N_REF], a_arr[:N_REF], l_arr[:N_REF])
-    got = list(zip(nb.limbs_to_ints(out["amount0"], signed=True), nb.limbs_to_ints(out["amount1"], signed=True),
-                   nb.limbs_to_ints(out["sqrt_price_x96"]), out["tick"].tolist(), strict=True))  # fmt: skip
+    got = list(
+        zip(
+            nb.limbs_to_ints(out["amount0"], signed=True),
+            nb.limbs_to_ints(out["amount1"], signed=True),
+            nb.limbs_to_ints(out["sqrt_price_x96"]),
+            out["tick"].tolist(),
+            strict=True,
+        )
+    )
     assert got == ref_rows, "swap_replay differs from the reference pool"
     crossings = sum(1 for k in range(1, N_REF) if abs(ref_rows[k][3] - ref_rows[k - 1][3]) > 0)
     print(f"\nreplay: {crossings}/{N_REF} swaps move the tick; "

@@ -277,10 +277,11 @@ def test_next_sqrt_price_from_amounts_match_reference(sqrt_price, liquidity, amo
 @example(MAX160, 1, MAX160 + 1, True)
 def test_next_sqrt_price_rounding_helpers_match_reference(sqrt_price, liquidity, amount, add):
     """The two rounding helpers directly (liquidity > 0: the reference divides by it)."""
+    args = (sqrt_price, liquidity, amount, add)
     same(v3.get_next_sqrt_price_from_amount0_rounding_up,
-         nb.nb_get_next_sqrt_price_from_amount0_rounding_up, sqrt_price, liquidity, amount, add)  # fmt: skip
+         nb.nb_get_next_sqrt_price_from_amount0_rounding_up, *args)  # fmt: skip
     same(v3.get_next_sqrt_price_from_amount1_rounding_down,
-         nb.nb_get_next_sqrt_price_from_amount1_rounding_down, sqrt_price, liquidity, amount, add)  # fmt: skip
+         nb.nb_get_next_sqrt_price_from_amount1_rounding_down, *args)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- SwapMath

@@ -11,14 +11,26 @@ the same four words, so that wrapping add/sub are the unsigned ones and the sign
 
 Every function here wraps modulo ``2**64`` per word exactly as the EVM wraps modulo
 ``2**256`` per value; carries and borrows are returned explicitly.  64x64->128-bit
-products are built from 32-bit halves (Numba has no 128-bit integer), and 128/64-bit
-division is Hacker's Delight ``divlu`` on a normalised divisor; 512/256-bit division is
-Knuth's algorithm D on 64-bit digits.  All constants are ``np.uint64`` so that no
-operation mixes signed and unsigned 64-bit types (Numba would fall back to float64).
-Shift counts are kept in ``[0, 64)`` for word shifts (LLVM leaves larger shifts undefined).
+products are built from 32-bit halves (Numba has no 128-bit integer).  512/256-bit
+division (:func:`divrem_wide`) is Knuth's algorithm D on 64-bit digits after
+normalising the divisor: one- and two-word divisors use Moller & Granlund's
+reciprocal-based 2-by-1 and 3-by-2 digit divisions (one reciprocal per division, from a
+9-bit table and Newton steps, no hardware division); wider divisors estimate each digit
+with the 3-by-2 division of the top words and correct it with one add-back; Hacker's
+Delight ``divlu`` (128/64 on 32-bit half-words) remains for the rare window equal to the
+divisor's top words.  All constants are ``np.uint64`` so that no operation mixes signed
+and unsigned 64-bit types (Numba would fall back to float64).  Shift counts are kept in
+``[0, 64)`` for word shifts (LLVM leaves larger shifts undefined).
+
+The small helpers are ``inline="always"`` (inlined in Numba IR); larger ones are left to
+LLVM, because inlining the whole call graph makes compilation take minutes.
 
 The functions run unchanged under ``NUMBA_DISABLE_JIT=1`` on NumPy scalars (with
-NumPy's integer-overflow warnings silenced by the caller).
+NumPy's integer-overflow warnings silenced by the caller, see ``nb._quiet``).
+
+Numba's on-disk cache keys each compiled kernel on the file that defines it: after
+editing this module, delete ``__pycache__/*.nbi``/``*.nbc`` of this package (or touch
+``nb.py``), or kernels of ``nb.py`` keep the previously compiled code.
 """
 
 from __future__ import annotations

@@ -58,6 +58,17 @@ Python helpers (``nb_*`` wrappers taking and returning Python ints, raising
 ``limbs_to_ints`` conversions; :func:`replay_swaps` for a reference ``Pool``) follow the
 kernels.
 
+Errors: ``ERR_OK`` 0, ``ERR_BARE`` 1 (``''``), ``ERR_T`` 2 ('T'), ``ERR_R`` 3 ('R'),
+``ERR_LS`` 4 ('LS'), ``ERR_LA`` 5 ('LA'), ``ERR_SPL`` 6 ('SPL'), ``ERR_AS`` 7 ('AS'),
+``ERR_LOK`` 8 ('LOK', a pool that was never initialized).  Where the Python reference
+raises ``ZeroDivisionError`` (``getNextSqrtPriceFromAmount1RoundingDown`` called directly
+with zero liquidity, which the contract's ``getNextSqrtPriceFrom{Input,Output}`` guard
+against) the kernel reports ``ERR_BARE``, as the EVM reverts without a reason there.
+
+The whole module also runs as plain Python under ``NUMBA_DISABLE_JIT=1`` (slowly; the
+tests pass that way).  See :mod:`asymlp_core.v3._u256` for the limb arithmetic and for
+a note on Numba's cache when editing it.
+
 TickMath.getTickAtSqrtRatio is computed with a float64 logarithm whose error (< 1e-9
 ticks) is far below its acceptance margin (1e-4 ticks, while the contract's sqrt ratios
 differ from exact powers of 1.0001 by < 1e-5 ticks); within the margin of a tick
