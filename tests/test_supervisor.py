@@ -219,3 +219,53 @@ processes = {json.dumps(files)}
                 await asyncio.wait_for(task, 30)
 
     run_async(main(), 60)
+
+
+@pytest.mark.slow
+def test_kill_9_of_asymlp_run_takes_its_children_down(tmp_path):
+    """``asymlp run`` on a one-process stack (the lp_manager on the simulated pool), then kill -9."""
+    ports = free_ports(5)
+    cfg = tmp_path / "config"
+    cfg.mkdir()
+    (cfg / "lp_manager.toml").write_text(f"""
+[GLOBAL]
+process_name = "lp_manager"
+heartbeat_interval_s = 0.2
+journal_path = "data/lp.sqlite"
+[PUBLISHERS]
+lp = "tcp://127.0.0.1:{ports[0]}"
+control = "tcp://127.0.0.1:{ports[1]}"
+[LP]
+pool = "sim"
+fee_tier = 3000
+""")
+    (cfg / "supervisor.toml").write_text(f"""
+[GLOBAL]
+process_name = "supervisor"
+[PUBLISHERS]
+control = "tcp://127.0.0.1:{ports[2]}"
+[SUPERVISOR]
+processes = ["lp_manager.toml"]
+""")
+    env = dict(os.environ, ASYMLP_PAPER_DIR=str(tmp_path / "paper"))
+    proc = subprocess.Popen([sys.executable, "-m", "asymlp_runtime.cli", "run", str(cfg), "--run-dir", "run"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        child_pid = None
+        while time.monotonic() < deadline:
+            status = read_status(tmp_path / "run") or {}
+            procs = status.get("processes", [])
+            if procs and procs[0]["status"] == "ok":
+                child_pid = procs[0]["pid"]
+                break
+            time.sleep(0.1)
+        assert child_pid, read_status(tmp_path / "run")
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 15
+        while _pid_alive(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _pid_alive(child_pid)
+    finally:
+        proc.kill()

@@ -4,8 +4,10 @@ Children
 --------
 Every file of ``SUPERVISOR.processes`` (paths relative to the supervisor's config directory) is
 one child, started as ``python -m asymlp_runtime.cli process <process_name> <config>`` with the
-supervisor's environment. On Linux each child gets a parent-death signal (``PR_SET_PDEATHSIG`` =
-SIGTERM), so the children stop even when the supervisor is killed with ``kill -9``. A child's
+supervisor's environment, in a session of its own (a Ctrl-C in the terminal reaches the
+supervisor, which stops the children in order). On Linux each child gets a parent-death signal
+(``PR_SET_PDEATHSIG`` = SIGTERM), so the children stop even when the supervisor is killed with
+``kill -9``. A child's
 stdout/stderr go to ``<run_dir>/<name>.out`` (its JSON log is ``<log_dir>/<name>.log`` as usual).
 
 Watching
@@ -298,6 +300,7 @@ class Supervisor(ProcessBase):
                 stderr=asyncio.subprocess.STDOUT,
                 env=env,
                 preexec_fn=set_parent_death_signal,
+                start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops the children
             )
         child.proc = proc
         child.pid = proc.pid
