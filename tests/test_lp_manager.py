@@ -368,7 +368,7 @@ def test_pull_liquidity_command_closes_and_holds_until_resume(tmp_path):
     run_async(main(), 60)
 
 
-def test_sim_backend_rejects_a_second_open_and_runs_each_op_once(tmp_path):
+def test_sim_backend_rejects_a_second_open_collects_fees_owed_and_runs_each_op_once(tmp_path):
     clock = FakeClock()
 
     async def main():
@@ -381,6 +381,14 @@ def test_sim_backend_rejects_a_second_open_and_runs_each_op_once(tmp_path):
         assert again == first
         with pytest.raises(BackendError):
             await backend.open(lo, hi, backend.idle0, backend.idle1, op_id="b:0")
+        for _ in range(40):  # flow earns fees; collect pays exactly what position() said was owed
+            clock.advance(0.25)
+            backend.advance_market(clock(), 3000.0)
+        owed = await backend.position()
+        assert owed.fees0 + owed.fees1 > 0
+        collected = await backend.collect(op_id="a:1")
+        assert (collected.fees0, collected.fees1) == (owed.fees0, owed.fees1)
+        assert (backend.idle0, backend.idle1) == (owed.idle0 + owed.fees0, owed.idle1 + owed.fees1)
         reloaded = SimPoolBackend(_settings(), state_path=backend.state_path, clock_ns=clock)
         assert await reloaded.op_result("a:0") == first
         assert reloaded.range == (lo, hi)
@@ -418,3 +426,27 @@ def test_action_interrupted_by_an_error_is_resumed_by_the_running_loop(tmp_path)
         assert len(opens) == len(set(opens)) and backend.range != (0, 0)
 
     run_async(main(), 60)
+
+
+def test_flow_is_seeded_and_arbitrage_keeps_the_pool_within_the_fee_of_the_reference():
+    def run(seed: int) -> tuple[list[int], SimPoolBackend]:
+        settings = SimPoolSettings(pool_id="sim", initial_price=3000.0, seed=seed,
+                                   flow=FlowSettings(noise_rate_per_s=8.0, noise_mean_value1=50_000.0))
+        backend = SimPoolBackend(settings)
+        prices, t = [], _T0
+        ref = 3000.0
+        for i in range(400):
+            t += 250_000_000
+            ref *= 1.0 + (0.002 if (i // 50) % 2 == 0 else -0.002)
+            backend.advance_market(t, ref)
+            prices.append(backend.pool.sqrt_price_x96)
+            p = backend.price_now()
+            assert ref * (1 - 0.003) * (1 - 1e-9) <= p <= ref * (1 + 0.003) * (1 + 1e-9)
+        return prices, backend
+
+    a, backend = run(5)
+    b, _ = run(5)
+    c, _ = run(6)
+    assert a == b and a != c
+    stats = backend.flow.stats
+    assert stats.noise_swaps > 100 and stats.arb_swaps > 50 and stats.failed_swaps == 0
