@@ -229,8 +229,9 @@ class PoolBackend(Protocol):
         """The account's position, fees owed and idle balances, now."""
         ...
 
-    async def open(self, tick_lower: int, tick_upper: int, amount0_max: int, amount1_max: int, *,
-                   op_id: str) -> OpResult:
+    async def open(
+        self, tick_lower: int, tick_upper: int, amount0_max: int, amount1_max: int, *, op_id: str
+    ) -> OpResult:
         """Mint the largest liquidity that ``amount0_max``/``amount1_max`` (and the idle balances)
         pay for on ``[tick_lower, tick_upper)``. Raises :class:`BackendError` if a position is
         already open or the liquidity would be 0."""
@@ -244,8 +245,9 @@ class PoolBackend(Protocol):
         """Collect the fees owed to the open position."""
         ...
 
-    async def swap(self, zero_for_one: bool, amount_in: int, *, op_id: str,
-                   sqrt_price_limit_x96: int | None = None) -> OpResult:
+    async def swap(
+        self, zero_for_one: bool, amount_in: int, *, op_id: str, sqrt_price_limit_x96: int | None = None
+    ) -> OpResult:
         """Exact-input swap of ``amount_in`` idle tokens (token0 if ``zero_for_one``)."""
         ...
 

@@ -107,21 +107,27 @@ class SwapFlowGenerator:
                 done += self._noise_swap(pool)
                 self._next_arrival += self._rng.expovariate(s.noise_rate_per_s)
         self._last_t = max(self._last_t, now_s)
-        if s.arbitrage and reference_price is not None and reference_price > 0 and math.isfinite(reference_price):
+        if (
+            s.arbitrage
+            and reference_price is not None
+            and reference_price > 0
+            and math.isfinite(reference_price)
+        ):
             done += self._arbitrage(pool, reference_price)
         return done
 
     def _noise_swap(self, pool: SimPoolBackend) -> int:
         s = self.settings
         rng = self._rng
-        value1 = s.noise_mean_value1 * math.exp(s.noise_size_sigma * rng.gauss(0.0, 1.0)
-                                                - 0.5 * s.noise_size_sigma ** 2)
+        value1 = s.noise_mean_value1 * math.exp(
+            s.noise_size_sigma * rng.gauss(0.0, 1.0) - 0.5 * s.noise_size_sigma**2
+        )
         sell0 = rng.random() < 0.5
         price = pool.price_now()
         if sell0:
-            amount = int(value1 / price * 10 ** pool.token0.decimals)
+            amount = int(value1 / price * 10**pool.token0.decimals)
         else:
-            amount = int(value1 * 10 ** pool.token1.decimals)
+            amount = int(value1 * 10**pool.token1.decimals)
         if amount <= 0:
             return 0
         limit = MIN_SQRT_RATIO + 1 if sell0 else MAX_SQRT_RATIO - 1
