@@ -155,6 +155,12 @@ class Stack:
             s.close()
 
 
+def hedged(stack, delta0):
+    """The trader saw ``delta0`` and its residual is inside the band with nothing in flight."""
+    t = stack.trader
+    return t.lp_delta == delta0 and abs(t.residual) <= 0.05 and not t.in_flight
+
+
 async def _pull_liquidity(stack, timeout_s=3.0):
     for _ in range(200):
         d = await stack.cmds.recv(timeout_s=timeout_s)
@@ -171,7 +177,12 @@ def test_inventory_delta_hedged_to_within_band(tmp_path):
             for delta in (1.234, 0.5, 2.0):
                 await s.publish_inventory(delta)
                 assert await wait_until(
-                    lambda d=delta: abs(d + s.trader.hedge_position) <= 0.05 and not s.trader.in_flight, 5
+                    lambda d=delta: (
+                        s.trader.lp_delta == d
+                        and abs(d + s.trader.hedge_position) <= 0.05
+                        and not s.trader.in_flight
+                    ),
+                    5,
                 )
                 assert abs(delta + await s.venue_position()) <= 0.05
             risk = None
@@ -193,7 +204,7 @@ def test_stale_quotes_trip_kill_switch_flatten_and_pull_liquidity(tmp_path):
     async def scenario():
         async with Stack(tmp_path, stale_s=0.3) as s:
             await s.publish_inventory(1.0)
-            assert await wait_until(lambda: abs(s.trader.residual) <= 0.05 and not s.trader.in_flight, 5)
+            assert await wait_until(lambda: hedged(s, 1.0), 5)
             s.quotes_on = False
             assert await wait_until(lambda: s.trader.kill_flags & m.KILL_STALE_DATA, 3)
             assert await _pull_liquidity(s)
@@ -202,7 +213,7 @@ def test_stale_quotes_trip_kill_switch_flatten_and_pull_liquidity(tmp_path):
             assert s.trader.health()["status"] == "degraded"
             s.quotes_on = True  # fresh quotes: the flag clears and hedging resumes
             assert await wait_until(lambda: s.trader.kill_flags == 0, 3)
-            assert await wait_until(lambda: abs(s.trader.residual) <= 0.05, 5)
+            assert await wait_until(lambda: hedged(s, 1.0), 5)
 
     run_async(scenario())
 
@@ -217,7 +228,7 @@ def test_venue_timeouts_open_breaker_then_recover(tmp_path):
             assert s.engine.health()["status"] in ("degraded", "down")
             assert await s.venue_position() == 0.0
             s.venue.hang = False
-            assert await wait_until(lambda: s.trader.kill_flags == 0 and abs(s.trader.residual) <= 0.05, 10)
+            assert await wait_until(lambda: s.trader.kill_flags == 0 and hedged(s, 1.0), 10)
             assert await s.venue_position() == pytest.approx(-1.0, abs=0.05)
             assert s.paper.placed_count == 1  # the retried decision was placed once
             assert await wait_until(lambda: s.engine.health()["status"] == "ok", 3)
@@ -260,7 +271,7 @@ def test_malformed_out_of_order_unknown_version_counted_never_crash(tmp_path):
             assert await wait_until(lambda: s.engine.servers["orders"].counters["malformed"] >= 1, 5)
             dealer.close(linger=0)
             await s.publish_inventory(0.7)
-            assert await wait_until(lambda: abs(s.trader.residual) <= 0.05 and not s.trader.in_flight, 5)
+            assert await wait_until(lambda: hedged(s, 0.7), 5)
             assert all(not t.done() for t in s.tasks)
 
     run_async(scenario())
@@ -311,5 +322,31 @@ def test_max_loss_latches_kill_switch_and_flattens(tmp_path):
             await asyncio.sleep(0.3)
             assert s.trader.kill_flags & m.KILL_MAX_LOSS  # latched: no re-hedge while the loss stands
             assert s.trader.hedge_position == 0.0
+
+    run_async(scenario())
+
+
+def test_restarted_trader_keeps_its_hedge_and_does_not_hedge_twice(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path) as s:
+            await s.publish_inventory(1.0)
+            assert await wait_until(lambda: hedged(s, 1.0), 5)
+            hedge = s.trader.hedge_position
+            s.trader.request_stop("restart")
+            assert await asyncio.wait_for(s.tasks[1], 10) == 0
+            s.trader = Trader(
+                config_from_text(trader_config_text(s.p), tmp_path),
+                configure_logging=False,
+                position_wait_s=0.3,
+            )
+            s.tasks[1] = asyncio.create_task(s.trader.run())
+            assert await wait_until(s.trader.started.is_set, 5)
+            assert s.trader.hedge_position == hedge and not s.trader.position_known
+            for _ in range(5):
+                await s.publish_inventory(1.0)
+                await asyncio.sleep(0.2)
+            assert s.trader.position_known and s.trader.orders_sent == 0
+            assert await s.venue_position() == pytest.approx(hedge)
+            assert abs(s.trader.pnl) < 5.0  # restored cash matches the restored hedge
 
     run_async(scenario())

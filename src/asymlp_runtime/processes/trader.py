@@ -21,7 +21,10 @@ Hedge decision (the hot path, on every Quote, InventoryDelta, Fill or Position)
     if the commit was lost the same ``seq`` comes back anyway.
 
 Hedge position: updated by each of our fills as it arrives; a position server's ``Position``
-replaces it when no order is in flight and no fill came in the last ``resync_after_s``.
+replaces it when no order is in flight and no fill came in the last ``resync_after_s`` (the
+difference, fills the trader missed, is booked at the mid). After a restart the trader restores
+its hedge position and PnL state from its last ``pnl`` checkpoint and places nothing until a
+``Position`` has confirmed the hedge or ``position_wait_s`` has passed (first run: no wait).
 
 Kill switch (``RiskState.kill_flags``, :data:`~asymlp_runtime.messages.KILL_*` bits)
     ``KILL_STALE_DATA`` no quote for ``TRADER.stale_quote_age_s`` (clears on a fresh quote);
@@ -38,8 +41,10 @@ Kill switch (``RiskState.kill_flags``, :data:`~asymlp_runtime.messages.KILL_*` b
 
 ``RiskState`` (residual, hedge position, LP delta, PnL, kill flags) is published on
 ``risk.trader`` every ``risk_interval_s`` and whenever the flags change. PnL = hedge PnL (cash
-from our fills plus position at the mid, fees included) + change of the LP's value
-(``amount0 * mid + amount1``) since the first inventory seen; its state is checkpointed.
+from our fills plus position at the mid, fees included) + the LP inventory's PnL from price moves
+(``lp_delta * d mid`` summed over quotes: what the hedge offsets; deposits and withdrawals of
+liquidity are transfers, not PnL, and pool fees are the LP manager's to report). The state
+(``cash``, hedge position, LP PnL) is checkpointed after every fill and every few seconds.
 Timing of the hot path is kept in :attr:`Trader.decision_ns` (receive to request dispatched).
 """
 
@@ -85,6 +90,8 @@ class Trader(ProcessBase):
         Order-path breaker: consecutive failures to open, time before a probe.
     flatten_retry_s, risk_interval_s, resync_after_s : float
         Flatten retry period, RiskState period, quiet time before a Position resyncs the hedge.
+    position_wait_s : float
+        After a restart, longest wait for a Position before trading on the checkpointed hedge.
     """
 
     kind = "trader"
@@ -101,6 +108,7 @@ class Trader(ProcessBase):
         flatten_retry_s: float = 0.5,
         risk_interval_s: float = 0.1,
         resync_after_s: float = 1.0,
+        position_wait_s: float = 3.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(config, **kwargs)
@@ -125,8 +133,11 @@ class Trader(ProcessBase):
         )
         self.lp_deltas: dict[str, float] = {}
         self.lp_delta = 0.0
-        self.lp_value0: float | None = None
-        self.lp_value = 0.0
+        self.lp_pnl = 0.0
+        self.position_known = True
+        self._pnl_seq = 0
+        self.position_wait_s = position_wait_s
+        self._start_mono = 0.0
         self.hedge_position = 0.0
         self.cash = 0.0
         self.mid = math.nan
@@ -159,12 +170,23 @@ class Trader(ProcessBase):
             pnl = state.checkpoints.get((self.process_name, "pnl"))
             if pnl is not None:
                 saved = json.loads(pnl.payload)
-                self.cash, self.lp_value0 = saved["cash"], saved["lp_value0"]
-        self.quote_mono = time.monotonic()  # staleness counts from the start, not from never
+                self.cash, self.hedge_position = saved["cash"], saved["hedge_position"]
+                self.lp_pnl = saved["lp_pnl"]
+                self._pnl_seq = pnl.seq
+                self.position_known = False  # wait for the position server to confirm the hedge
+        self._start_mono = self.quote_mono = time.monotonic()  # staleness counts from the start
         self.spawn(self._risk_loop(), "risk")
 
     async def on_stop(self) -> None:
-        self._checkpoint("pnl", json.dumps({"cash": self.cash, "lp_value0": self.lp_value0}))
+        self._checkpoint_pnl()
+
+    def _checkpoint_pnl(self) -> None:
+        self._pnl_seq += 1  # checkpoints are unique by (process, name, seq): one seq per snapshot
+        self._checkpoint(
+            "pnl",
+            json.dumps({"cash": self.cash, "hedge_position": self.hedge_position, "lp_pnl": self.lp_pnl}),
+            seq=self._pnl_seq,
+        )
 
     def _checkpoint(self, name: str, payload: str, seq: int | None = None) -> None:
         if self.journal is None:
@@ -185,16 +207,15 @@ class Trader(ProcessBase):
         if isinstance(msg, m.Quote):
             if msg.venue != self.hedge_venue or topic_symbol(msg.symbol) != self._sym_key:
                 return
-            self.mid = 0.5 * (msg.bid + msg.ask)
+            mid = 0.5 * (msg.bid + msg.ask)
+            if self.mid == self.mid:
+                self.lp_pnl += self.lp_delta * (mid - self.mid)
+            self.mid = mid
             self.quote_mono = time.monotonic()
             self.kill_flags &= ~m.KILL_STALE_DATA
         elif isinstance(msg, m.InventoryDelta):
             self.lp_deltas[msg.pool_id] = msg.delta0
             self.lp_delta = sum(self.lp_deltas.values())
-            value = msg.amount0 * (self.mid if self.mid == self.mid else msg.price) + msg.amount1
-            if self.lp_value0 is None:
-                self.lp_value0 = value
-            self.lp_value = value
         elif isinstance(msg, m.Fill):
             if not self._on_fill(msg):
                 return
@@ -213,7 +234,13 @@ class Trader(ProcessBase):
                 and self.retry_request is None
                 and time.monotonic() - self.last_fill_mono > self.resync_after_s
             ):
-                self.hedge_position = msg.qty
+                missed = msg.qty - self.hedge_position
+                if missed != 0.0:  # fills we did not see, booked at the mid
+                    mark = self.mid if self.mid == self.mid else (msg.mark_price or msg.entry_price or 0.0)
+                    self.cash -= missed * mark
+                    self.hedge_position = msg.qty
+                    self._checkpoint_pnl()
+                self.position_known = True
         else:
             return
         self.decide(t0)
@@ -237,6 +264,7 @@ class Trader(ProcessBase):
                 self._resolve(f.client_order_id)
             else:
                 self.in_flight[f.client_order_id] = left
+        self._checkpoint_pnl()
         return True
 
     def _resolve(self, cid: str) -> None:
@@ -245,10 +273,10 @@ class Trader(ProcessBase):
     # ------------------------------------------------------------------ decision
     @property
     def pnl(self) -> float:
-        """Hedge PnL at the mid plus the LP's value change (quote currency)."""
-        mid = self.mid if self.mid == self.mid else 0.0
-        lp = self.lp_value - self.lp_value0 if self.lp_value0 is not None else 0.0
-        return self.cash + self.hedge_position * mid + lp
+        """Hedge PnL at the mid plus the LP inventory's PnL from price moves (quote currency)."""
+        if self.mid != self.mid:
+            return 0.0
+        return self.cash + self.hedge_position * self.mid + self.lp_pnl
 
     @property
     def residual(self) -> float:
@@ -303,6 +331,10 @@ class Trader(ProcessBase):
         self._set_flags(self._risk_flags())
         if self.in_flight or self.paused:
             return
+        if not self.position_known:
+            if time.monotonic() - self._start_mono < self.position_wait_s:
+                return
+            self.position_known = True
         if self.retry_request is not None:
             self._dispatch(self.retry_request, t0)
             return
@@ -421,7 +453,7 @@ class Trader(ProcessBase):
             await self._publish_risk()
             n += 1
             if n % 50 == 0:
-                self._checkpoint("pnl", json.dumps({"cash": self.cash, "lp_value0": self.lp_value0}))
+                self._checkpoint_pnl()
 
     # ------------------------------------------------------------------ commands
     async def on_command(self, command: m.Command) -> str:
