@@ -20,6 +20,9 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .ops.numba_cache import configure_numba_cache
+
+    configure_numba_cache()
     parser = argparse.ArgumentParser(prog="asymlp", description="Asymmetric liquidity provision toolkit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
