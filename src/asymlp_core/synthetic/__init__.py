@@ -18,6 +18,8 @@ import numpy as np
 from . import nb
 
 MINUTES_PER_YEAR = 525_600
+#: Active liquidity of the default market's pool, human units (sqrt(WETH * USDC)); 5e18 raw.
+DEFAULT_POOL_LIQUIDITY = 5.0e6
 
 
 def _positive(name: str, value: float, allow_zero: bool = False) -> float:
@@ -131,7 +133,9 @@ def default_market(n_bars: int = MINUTES_PER_YEAR, seed: int = 7, s0: float = 30
 
     Calm regime: 55% annual volatility; stressed: 110%, entered with probability 1/2000 per
     minute and left with 1/500; jumps of about 1.5% twice a week on average.  The pool
-    (0.30%) sees noise flow of about 1.2 swaps a minute averaging 5,000 USD and arbitrage.
+    (0.30%, active liquidity ``DEFAULT_POOL_LIQUIDITY`` in human units, i.e. 5e18 raw for
+    WETH/USDC) sees noise flow of one swap a minute averaging 3,000 USD (about 4 M USD a day)
+    and the arbitrage that keeps it within its fee of the reference (about 22 M USD a day).
     """
     dt = 1.0 / MINUTES_PER_YEAR
     switch = np.array([[1 - 1 / 2000, 1 / 2000], [1 / 500, 1 - 1 / 500]])
@@ -139,9 +143,7 @@ def default_market(n_bars: int = MINUTES_PER_YEAR, seed: int = 7, s0: float = 30
         n_bars, s0, dt, mu=np.array([0.0, 0.0]), sigma=np.array([0.55, 1.10]), switch_prob=switch,
         jump_intensity=104.0, jump_mean=0.0, jump_std=0.015, seed=seed,
     )
-    # virtual liquidity of a pool with ~40 M USD of depth around the price: L = V / (2 sqrt(P))
-    liquidity = 4e7 / (2.0 * math.sqrt(s0))
-    flow = swap_flow(price, liquidity, 0.003, 1.2, 5000.0, 1.0, seed=seed + 1)
+    flow = swap_flow(price, DEFAULT_POOL_LIQUIDITY, 0.003, 1.0, 3000.0, 1.0, seed=seed + 1)
     ts = (np.arange(n_bars, dtype=np.int64) * 60_000_000_000) + np.int64(1_704_067_200_000_000_000)
     return Market(ts, price, flow.pool_price, flow.noise_volume1 + flow.arb_volume1, regime)
 
