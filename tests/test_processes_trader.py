@@ -342,7 +342,10 @@ def test_restarted_trader_keeps_its_hedge_and_does_not_hedge_twice(tmp_path):
             s.tasks[1] = asyncio.create_task(s.trader.run())
             assert await wait_until(s.trader.started.is_set, 5)
             assert s.trader.hedge_position == hedge and not s.trader.position_known
-            for _ in range(5):
+            assert s.trader.lp_delta == 1.0  # restored: no unwinding before the LP speaks again
+            await asyncio.sleep(0.6)
+            assert s.trader.orders_sent == 0
+            for _ in range(3):
                 await s.publish_inventory(1.0)
                 await asyncio.sleep(0.2)
             assert s.trader.position_known and s.trader.orders_sent == 0

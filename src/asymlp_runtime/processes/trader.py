@@ -23,7 +23,9 @@ Hedge decision (the hot path, on every Quote, InventoryDelta, Fill or Position)
 Hedge position: updated by each of our fills as it arrives; a position server's ``Position``
 replaces it when no order is in flight and no fill came in the last ``resync_after_s`` (the
 difference, fills the trader missed, is booked at the mid). After a restart the trader restores
-its hedge position and PnL state from its last ``pnl`` checkpoint and places nothing until a
+its hedge position, the LP deltas it last saw and its PnL state from its last ``pnl`` checkpoint
+(so that it does not unwind the hedge before the LP's next ``InventoryDelta``) and places nothing
+until a
 ``Position`` has confirmed the hedge or ``position_wait_s`` has passed (first run: no wait).
 
 Kill switch (``RiskState.kill_flags``, :data:`~asymlp_runtime.messages.KILL_*` bits)
@@ -172,6 +174,8 @@ class Trader(ProcessBase):
                 saved = json.loads(pnl.payload)
                 self.cash, self.hedge_position = saved["cash"], saved["hedge_position"]
                 self.lp_pnl = saved["lp_pnl"]
+                self.lp_deltas = {str(k): float(v) for k, v in saved.get("lp_deltas", {}).items()}
+                self.lp_delta = sum(self.lp_deltas.values())
                 self._pnl_seq = pnl.seq
                 self.position_known = False  # wait for the position server to confirm the hedge
         self._start_mono = self.quote_mono = time.monotonic()  # staleness counts from the start
@@ -184,7 +188,14 @@ class Trader(ProcessBase):
         self._pnl_seq += 1  # checkpoints are unique by (process, name, seq): one seq per snapshot
         self._checkpoint(
             "pnl",
-            json.dumps({"cash": self.cash, "hedge_position": self.hedge_position, "lp_pnl": self.lp_pnl}),
+            json.dumps(
+                {
+                    "cash": self.cash,
+                    "hedge_position": self.hedge_position,
+                    "lp_pnl": self.lp_pnl,
+                    "lp_deltas": self.lp_deltas,
+                }
+            ),
             seq=self._pnl_seq,
         )
 
