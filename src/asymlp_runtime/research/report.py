@@ -277,6 +277,32 @@ def bars_frame(run: BacktestRun, market: MarketBars) -> pd.DataFrame:
     return df
 
 
+def write_bars_parquet(path: Path, run: BacktestRun, market: MarketBars, chunk: int = 65_536) -> None:
+    """Write the per-bar results in row groups of ``chunk`` rows, so that a year of minutes
+    never exists twice in memory (the columns of one row group at a time)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bars = run.bars
+    n = bars.size
+    writer = None
+    try:
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            cols = {"time": pa.array(market.ts_ns[start:stop].astype("datetime64[ns]"), pa.timestamp("ns", tz="UTC")),
+                    "price": pa.array(np.ascontiguousarray(market.price[start:stop]))}
+            for name in bars.dtype.names:
+                cols[name] = pa.array(np.ascontiguousarray(bars[name][start:stop]))
+            cols["volume1"] = pa.array(np.ascontiguousarray(market.volume1[start:stop]))
+            table = pa.table(cols)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def _html_table(rows: list[tuple[str, str]], header: tuple[str, ...] | None = None) -> str:
     out = ["<table>"]
     if header:
@@ -337,7 +363,7 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     paths["bars"] = out / "bars.parquet"
-    bars_frame(run, market).to_parquet(paths["bars"], index=False)
+    write_bars_parquet(paths["bars"], run, market)
     paths["summary"] = out / "summary.json"
     paths["summary"].write_text(json.dumps(run.summary, indent=2))
     paths["decomposition"] = out / "decomposition.csv"
