@@ -22,8 +22,9 @@ divisor's top words.  All constants are ``np.uint64`` so that no operation mixes
 and unsigned 64-bit types (Numba would fall back to float64).  Shift counts are kept in
 ``[0, 64)`` for word shifts (LLVM leaves larger shifts undefined).
 
-The small helpers are ``inline="always"`` (inlined in Numba IR); larger ones are left to
-LLVM, because inlining the whole call graph makes compilation take minutes.
+The word helpers and the digit divisions are ``inline="always"`` (inlined in Numba IR);
+larger functions are left to LLVM: inlining the whole call graph made the first
+compilation of ``mul_div`` take two minutes instead of a few seconds, for ~10% speed.
 
 The functions run unchanged under ``NUMBA_DISABLE_JIT=1`` on NumPy scalars (with
 NumPy's integer-overflow warnings silenced by the caller, see ``nb._quiet``).
@@ -157,7 +158,7 @@ def clz64(x):
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def divlu(u1, u0, v):
     """``(u1 * 2**64 + u0) // v`` and the remainder, for ``v`` with its top bit set and ``u1 < v``.
 
@@ -328,7 +329,7 @@ def to_float(a):
     )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def mul_wide(a, b):
     """Full 256x256 -> 512-bit product as 8 words (schoolbook on 64-bit digits)."""
     a0, a1, a2, a3 = a[0], a[1], a[2], a[3]
@@ -409,7 +410,7 @@ def div_2by1(u1, u0, d, v):
     return q1, r
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def reciprocal_3by2(d1, d0):
     """``floor((2**192 - 1) / (d1 * 2**64 + d0)) - 2**64`` for normalised ``d1`` (Algorithm 6)."""
     v = reciprocal_word(d1)
@@ -472,7 +473,7 @@ def _word(t, i):
     return ZERO
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _div_step(r, u, d, n):
     """One Knuth D step: ``(r * 2**64 + u) // d`` (< 2**64) and the remainder.
 
@@ -548,7 +549,7 @@ def _div_step(r, u, d, n):
     return qhat, (w0, w1, w2, w3)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _div_step_wide(r, u, d, n, v):
     """A Knuth D step for a three- or four-word normalised divisor, digit from ``div_3by2``.
 
