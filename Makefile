@@ -24,7 +24,7 @@ install: $(VENV)/.stamp-base node_modules/.stamp-npm
 install-dev: $(VENV)/.stamp-dev node_modules/.stamp-npm
 
 demo: install
-	$(VENV)/bin/asymlp demo
+	$(VENV)/bin/asymlp backtest config/backtest.toml
 
 test: install-dev
 	$(PY) -m pytest
