@@ -29,9 +29,11 @@ compilation of ``mul_div`` take two minutes instead of a few seconds, for ~10% s
 The functions run unchanged under ``NUMBA_DISABLE_JIT=1`` on NumPy scalars (with
 NumPy's integer-overflow warnings silenced by the caller, see ``nb._quiet``).
 
-Numba's on-disk cache keys each compiled kernel on the file that defines it: after
-editing this module, delete ``__pycache__/*.nbi``/``*.nbc`` of this package (or touch
-``nb.py``), or kernels of ``nb.py`` keep the previously compiled code.
+Numba's on-disk cache keys each compiled kernel on the file that defines it, so an edit
+here alone would leave the kernels of ``nb.py`` on their old compiled code.  The CLI and
+the test suite key the cache directory by a hash of all ``asymlp_core`` sources
+(``asymlp_runtime.ops.numba_cache``); in other sessions, clear the package's
+``__pycache__/*.nbi``/``*.nbc`` after editing this module.
 """
 
 from __future__ import annotations
