@@ -89,3 +89,14 @@ __all__ = [
     "next_initialized_tick_within_one_word",
     "tick_spacing_to_max_liquidity_per_tick",
 ]
+
+# The compiled tier is loaded on first use (importing Numba costs a second).
+_NB_EXPORTS = ("replay_swaps", "ints_to_limbs", "limbs_to_ints", "ERROR_REASONS", "error_reason")
+
+
+def __getattr__(name: str):
+    if name in _NB_EXPORTS:
+        from . import nb
+
+        return getattr(nb, name)
+    raise AttributeError(f"module 'asymlp_core.v3' has no attribute {name!r}")
