@@ -161,14 +161,19 @@ def hedged(stack, delta0):
     return t.lp_delta == delta0 and abs(t.residual) <= 0.05 and not t.in_flight
 
 
-async def _pull_liquidity(stack, timeout_s=3.0):
+async def _lp_command(stack, timeout_s=3.0):
+    """The next command the trader sent to lp_manager (``None`` if none came)."""
     for _ in range(200):
         d = await stack.cmds.recv(timeout_s=timeout_s)
         if d is None:
-            return False
-        if isinstance(d.message, m.Command):
-            return d.message.command == "pull_liquidity" and d.message.target == "lp_manager"
-    return False
+            return None
+        if isinstance(d.message, m.Command) and d.message.target == "lp_manager":
+            return d.message.command
+    return None
+
+
+async def _pull_liquidity(stack, timeout_s=3.0):
+    return await _lp_command(stack, timeout_s) == "pull_liquidity"
 
 
 def test_inventory_delta_hedged_to_within_band(tmp_path):
@@ -211,8 +216,9 @@ def test_stale_quotes_trip_kill_switch_flatten_and_pull_liquidity(tmp_path):
             assert await wait_until(lambda: s.trader.hedge_position == 0.0, 5)
             assert await s.venue_position() == pytest.approx(0.0, abs=1e-12)
             assert s.trader.health()["status"] == "degraded"
-            s.quotes_on = True  # fresh quotes: the flag clears and hedging resumes
+            s.quotes_on = True  # fresh quotes: the flag clears, the LP is resumed, hedging resumes
             assert await wait_until(lambda: s.trader.kill_flags == 0, 3)
+            assert await _lp_command(s) == "resume"
             assert await wait_until(lambda: hedged(s, 1.0), 5)
 
     run_async(scenario())

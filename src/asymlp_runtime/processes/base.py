@@ -20,6 +20,11 @@ A process is a subclass of :class:`ProcessBase` built from one loaded
    - ``[CLIENTS.<name>]`` -> :class:`~asymlp_runtime.bus.RequestClient` (``orders*`` expects
      Reports, ``commands*`` CommandAck).
 
+   The process then waits ``publish_grace_s`` (0.5 s) before anything is published: a restarted
+   publisher whose first messages a reconnecting subscriber misses would restart its sequence
+   numbers below the subscriber's last one, and the bus drops such messages as out of order
+   until the numbers catch up (ZMQ subscribers reconnect every 100 ms).
+
 2. :meth:`on_start` -- the subclass opens its venue, rebuilds its state from the journal and
    reconciles. It may call :meth:`spawn` for background tasks. An exception here ends the run
    with exit code 1 (after the stop sequence).
@@ -167,6 +172,9 @@ class ProcessBase:
         Install SIGTERM/SIGINT handlers in :meth:`run` (only in the main thread of a real process).
     stop_timeout_s : float
         Bound on :meth:`on_stop`.
+    publish_grace_s : float
+        Wait after binding the publishers before :meth:`on_start` (slow-joiner grace, see the
+        module docstring).
     """
 
     #: process kind (registry key), set by subclasses
@@ -180,6 +188,7 @@ class ProcessBase:
         configure_logging: bool = True,
         install_signals: bool = False,
         stop_timeout_s: float = 10.0,
+        publish_grace_s: float = 0.5,
     ) -> None:
         self.config = config
         self.process_name = config.global_.process_name
@@ -199,6 +208,7 @@ class ProcessBase:
         self._configure_logging = configure_logging
         self._install_signals = install_signals
         self._stop_timeout_s = stop_timeout_s
+        self.publish_grace_s = publish_grace_s
         self._stop_event = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conditions: dict[str, tuple[str, str]] = {}
@@ -406,6 +416,8 @@ class ProcessBase:
             if g.journal_path:
                 self.journal = AsyncJournal.open(g.journal_path)
             self._open_sockets()
+            if self.publishers and self.publish_grace_s > 0:
+                await asyncio.sleep(self.publish_grace_s)  # let subscribers (re)connect first
             await self.on_start()
             for srv in self.servers.values():
                 srv.start()

@@ -39,7 +39,8 @@ Kill switch (``RiskState.kill_flags``, :data:`~asymlp_runtime.messages.KILL_*` b
     three latch until a ``resume`` command). While any flag is set no hedge is placed; the hedge
     is flattened with reduce-only market orders (retried every ``flatten_retry_s``), and when a
     flag is newly set a :class:`~asymlp_runtime.messages.Command` ``pull_liquidity`` to
-    ``lp_manager`` goes out on the ``control`` publisher (topic ``cmd.lp_manager``).
+    ``lp_manager`` goes out on the ``control`` publisher (topic ``cmd.lp_manager``), and a
+    ``resume`` when every flag has cleared.
 
 ``RiskState`` (residual, hedge position, LP delta, PnL, kill flags) is published on
 ``risk.trader`` every ``risk_interval_s`` and whenever the flags change. PnL = hedge PnL (cash
@@ -223,7 +224,6 @@ class Trader(ProcessBase):
                 self.lp_pnl += self.lp_delta * (mid - self.mid)
             self.mid = mid
             self.quote_mono = time.monotonic()
-            self.kill_flags &= ~m.KILL_STALE_DATA
         elif isinstance(msg, m.InventoryDelta):
             self.lp_deltas[msg.pool_id] = msg.delta0
             self.lp_delta = sum(self.lp_deltas.values())
@@ -294,9 +294,10 @@ class Trader(ProcessBase):
         """LP delta + hedge position (token0)."""
         return self.lp_delta + self.hedge_position
 
-    def _risk_flags(self) -> int:
+    def _risk_flags(self, latched: int | None = None) -> int:
+        """Current kill flags: the latched ones (``latched``, default the current) plus conditions."""
         t = self.tc
-        flags = self.kill_flags
+        flags = (self.kill_flags if latched is None else latched) & _LATCHING
         if time.monotonic() - self.quote_mono > t.stale_quote_age_s:
             flags |= m.KILL_STALE_DATA
         if abs(self.hedge_position) > t.max_position * (1.0 + 1e-9):
@@ -306,8 +307,6 @@ class Trader(ProcessBase):
         state = self.breaker.state
         if state is BreakerState.OPEN or (state is BreakerState.HALF_OPEN and self.hedge_position != 0.0):
             flags |= m.KILL_VENUE_DOWN  # half-open with a hedge: the flatten order is the probe
-        else:
-            flags &= ~m.KILL_VENUE_DOWN
         return flags
 
     def _set_flags(self, flags: int) -> None:
@@ -317,25 +316,25 @@ class Trader(ProcessBase):
         if new:
             self.log.warning("kill switch", extra={"flags": flags, "new": new})
             self.pull_liquidity_sent += 1
-            self.spawn(
-                self.publish(
-                    "control",
-                    command_topic("lp_manager"),
-                    m.Command(
-                        command_id=f"{self.process_name}-pull-{time.time_ns()}",
-                        command="pull_liquidity",
-                        target="lp_manager",
-                        reason=f"kill_flags={flags}",
-                    ),
-                ),
-                "pull_liquidity",
-            )
+            self._command_lp("pull_liquidity", f"kill_flags={flags}")
+        elif changed and flags == 0:
+            self.log.info("kill switch cleared")
+            self._command_lp("resume", "kill switch cleared")
         if changed:
             self.spawn(self._publish_risk(), "risk_state")
             if flags:
                 self.set_condition("kill", "degraded", f"kill_flags={flags}")
             else:
                 self.clear_condition("kill")
+
+    def _command_lp(self, command: str, reason: str) -> None:
+        msg = m.Command(
+            command_id=f"{self.process_name}-{command}-{time.time_ns()}",
+            command=command,  # type: ignore[arg-type]
+            target="lp_manager",
+            reason=reason,
+        )
+        self.spawn(self.publish("control", command_topic("lp_manager"), msg), command)
 
     def decide(self, t0: int | None = None) -> None:
         """Run the hedge decision now (the hot path); dispatches at most one order."""
@@ -469,12 +468,11 @@ class Trader(ProcessBase):
     # ------------------------------------------------------------------ commands
     async def on_command(self, command: m.Command) -> str:
         if command.command == "flatten":
-            self._set_flags(self.kill_flags | m.KILL_MANUAL)
+            self._set_flags(self._risk_flags(self.kill_flags | m.KILL_MANUAL))
             self.decide()
             return "flattening"
         if command.command == "resume":
-            self.kill_flags &= ~_LATCHING
-            self._set_flags(self._risk_flags())
+            self._set_flags(self._risk_flags(latched=0))
             self.paused = False
             return "resumed"
         return await super().on_command(command)
