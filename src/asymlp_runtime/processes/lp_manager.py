@@ -82,7 +82,6 @@ from asymlp_runtime.processes.topics import RISK_TOPIC, inventory_topic, lp_acti
 __all__ = [
     "PROCESS_CLASS",
     "RESUME_MAX_AGE_S",
-    "SLOW_JOINER_GRACE_S",
     "LpManager",
     "make_backend",
     "reason_code",
@@ -91,9 +90,6 @@ __all__ = [
 
 #: An unfinished action older than this (seconds) is unwound rather than resumed after a restart.
 RESUME_MAX_AGE_S: Final[float] = 300.0
-#: Wait after binding before the first message, so that subscribers reconnecting to a restarted
-#: manager receive sequence number 1 (how the bus recognises a restarted sender).
-SLOW_JOINER_GRACE_S: Final[float] = 0.5
 
 _REASON_NAMES: Final[tuple[tuple[int, str], ...]] = (
     (1, "price_left_band"),
@@ -272,8 +268,6 @@ class LpManager(ProcessBase):
         b = self.backend
         raw_per_human = 10.0 ** (b.token1.decimals - b.token0.decimals)
         self.params = strategy_params(self.lp, b.tick_spacing, raw_per_human)
-        if self._run_loop:
-            await asyncio.sleep(SLOW_JOINER_GRACE_S)
         await self.recover()
         await self.publish_inventory(force=True)
         if self._run_loop:
