@@ -359,3 +359,30 @@ def test_restarted_trader_keeps_its_hedge_and_does_not_hedge_twice(tmp_path):
             assert abs(s.trader.pnl) < 5.0  # restored cash matches the restored hedge
 
     run_async(scenario())
+
+
+def test_flatten_command_latches_until_resume(tmp_path):
+    async def scenario():
+        async with Stack(tmp_path) as s:
+            sup = Publisher(f"tcp://127.0.0.1:{s.p['supervisor']}", sender="supervisor")
+            try:
+                await s.publish_inventory(1.0)
+                assert await wait_until(lambda: hedged(s, 1.0), 5)
+                for i in range(50):  # until the subscriber has joined
+                    await sup.publish(
+                        "cmd.trader", m.Command(command_id=f"f{i}", command="flatten", target="trader")
+                    )
+                    if await wait_until(lambda: s.trader.kill_flags & m.KILL_MANUAL, 0.1):
+                        break
+                assert await wait_until(lambda: s.trader.hedge_position == 0.0 and not s.trader.in_flight, 5)
+                assert await _pull_liquidity(s)
+                await asyncio.sleep(0.3)
+                assert s.trader.kill_flags & m.KILL_MANUAL and s.trader.hedge_position == 0.0
+                await sup.publish("cmd.all", m.Command(command_id="r1", command="resume"))
+                assert await wait_until(lambda: s.trader.kill_flags == 0, 3)
+                assert await _lp_command(s) == "resume"
+                assert await wait_until(lambda: hedged(s, 1.0), 5)
+            finally:
+                sup.close()
+
+    run_async(scenario())
