@@ -1,4 +1,13 @@
 import os
+import pathlib
+import sys
+
+# Compiled kernels are cached per source hash (see asymlp_runtime.ops.numba_cache), in the
+# repository's own .numba_cache/ so that a clean checkout compiles from scratch.
+sys.path.insert(0, str(pathlib.Path(__file__).parents[1] / "src"))
+from asymlp_runtime.ops.numba_cache import configure_numba_cache  # noqa: E402
+
+configure_numba_cache(pathlib.Path(__file__).parents[1] / ".numba_cache")
 
 from hypothesis import HealthCheck, settings
 
