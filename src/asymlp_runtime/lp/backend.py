@@ -178,6 +178,8 @@ class OpResult:
     tx_hash : str
         ``0x`` + 64 hex digits: the transaction (a deterministic digest of ``op_id`` in the
         simulation).
+    gas_cost_wei : int
+        Gas paid for the operation, every transaction included (on chain; 0 in the simulation).
     """
 
     op_id: str
@@ -191,6 +193,7 @@ class OpResult:
     fees1: int = 0
     block_number: int = 0
     tx_hash: str = ""
+    gas_cost_wei: int = 0
 
 
 def human_price(sqrt_price_x96: int, decimals0: int, decimals1: int) -> float:

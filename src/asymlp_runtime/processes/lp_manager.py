@@ -161,10 +161,10 @@ def make_backend(config: ProcessConfig, *, clock_ns: Callable[[], int] = time.ti
     backend = lp.backend
     if backend == "auto":
         backend = "chain" if lp.rpc_url else "sim"
-    if backend == "chain":
-        raise NotImplementedError(
-            "the on-chain pool backend is not available in this build; use LP.backend = 'sim'"
-        )
+    if backend == "chain":  # devnet (anvil + contracts + flow) without an RPC URL, else that RPC
+        from asymlp_runtime.lp.chain_backend import make_chain_backend
+
+        return make_chain_backend(config, clock_ns=clock_ns)
     sim = lp.sim
     state_path = sim.state_path
     if state_path is None:
