@@ -485,3 +485,14 @@ def test_sockets_build_from_the_example_trader_config():
     topics, endpoints, timeout_s, retries = run(scenario)
     assert topics == ("quote.binance.ETHUSDT",) and endpoints == ("tcp://127.0.0.1:5551",)
     assert (timeout_s, retries) == (1.0, 2)
+
+
+def test_lower_sequence_sent_later_is_a_restart_whose_first_messages_were_missed():
+    c = checker()
+    assert c.check(frames(quote(seq=7, ts_sent_ns=9 * SEC))) is not None
+    # the restarted sender's seq 1 and 2 were lost (slow joiner); seq 3 arrives, sent later
+    assert c.check(frames(quote(seq=3, ts_sent_ns=9 * SEC + 5))) is not None
+    assert c.counters["sender_restart"] == 1
+    # an old message (sent before the last one) is still out of order
+    assert c.check(frames(quote(seq=2, ts_sent_ns=8 * SEC))) is None
+    assert c.counters["out_of_order"] == 1

@@ -20,7 +20,8 @@ counter             condition                                                   
 ``out_of_order``    ``seq`` lower than the last one                                 drop
 ``gap``             ``seq`` jumps (``gap_messages`` adds the number missed)         deliver,
                                                                                     flagged
-``sender_restart``  ``seq`` back to 1 after a higher one (the sender restarted)     deliver
+``sender_restart``  ``seq`` back to 1 after a higher one, or not above the last one  deliver
+                    but sent later than it (the sender restarted)
 ``stale``           ``now - ts_sent_ns > max_age`` or exchange age too large        drop
 ``error``           anything unexpected while checking                             drop
 ==================  ============================================================  ========
@@ -185,12 +186,14 @@ class StreamChecker:
         self._clock_ns = clock_ns
         self._on_gap = on_gap
         self._last_seq: dict[tuple[str, bytes], int] = {}
+        self._last_sent: dict[tuple[str, bytes], int] = {}
         self.counters: dict[str, int] = dict.fromkeys(STREAM_COUNTERS, 0)
         self.last_error: str = ""
 
     def reset(self) -> None:
         """Forget the sequence state (after a reconnect, for instance); counters are kept."""
         self._last_seq.clear()
+        self._last_sent.clear()
 
     def check(self, frames: list[bytes] | tuple[bytes, ...]) -> Delivery | None:
         """Check one multipart message; return the delivery or ``None`` if it was dropped.
@@ -240,9 +243,12 @@ class StreamChecker:
         key = (msg.sender, bytes(topic))
         seq = msg.seq
         last = self._last_seq.get(key)
+        last_sent = self._last_sent.get(key, 0)
         if last is not None:
             if seq <= last:
-                if seq == 1 and last > 1:
+                # a restarted sender counts from 1 again; its first messages may be missed (a
+                # slow joiner), so a lower seq sent later than the last one seen is a restart too
+                if (seq == 1 and last > 1) or msg.ts_sent_ns > last_sent > 0:
                     counters["sender_restart"] += 1
                 elif seq == last:
                     counters["duplicate"] += 1
@@ -257,6 +263,7 @@ class StreamChecker:
                 if self._on_gap is not None:
                     self._on_gap(msg.sender, bytes(topic).decode(errors="replace"), last + 1, seq)
         self._last_seq[key] = seq
+        self._last_sent[key] = msg.ts_sent_ns
 
         if self._max_age_ns is not None or self._max_exchange_age_ns is not None:
             now = self._clock_ns()
