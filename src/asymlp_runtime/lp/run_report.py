@@ -263,3 +263,51 @@ def write_report(report: dict[str, Any], run_dir: str | Path) -> tuple[Path, Pat
     js.write_text(json.dumps(report, indent=2, sort_keys=True))
     txt.write_text(summary_text(report))
     return js, txt
+
+
+def report_for_config_dir(config_dir: str | Path, run_dir: str | Path, *, end_ns: int | None = None) -> dict[str, Any]:
+    """The report of a stack run from its config directory (journal paths, decimals of the
+    devnet tokens, end price = the paper reference price at ``end_ns``, by default the time of
+    the last LP step or trader checkpoint), written to ``run_dir``."""
+    from asymlp_runtime.config import load_config
+    from asymlp_runtime.processes.paper import PaperSettings
+
+    config_dir = Path(config_dir)
+    lp_cfg = load_config(config_dir / "lp_manager.toml")
+    assert lp_cfg.lp is not None and lp_cfg.global_.journal_path
+    trader = config_dir / "trader.toml"
+    engines = sorted(config_dir.glob("trading_engine_*.toml"))
+    trader_journal = load_config(trader).global_.journal_path if trader.exists() else None
+    engine_journal = load_config(engines[0]).global_.journal_path if engines else None
+    if end_ns is None:  # the last thing journaled: an LP step or the trader's last PnL checkpoint
+        with Journal(lp_cfg.global_.journal_path) as j:
+            stamps = [s.ts_ns for s in j.read(LpStepRecord)]
+        if trader_journal and Path(trader_journal).exists():
+            with Journal(trader_journal) as j:
+                stamps += [c.ts_ns for c in j.read(CheckpointRecord)]
+        end_ns = max(stamps, default=0) or None
+    reference = PaperSettings.from_env().path(lp_cfg.lp.reference_symbol)
+    import time
+
+    end_price = float(reference(end_ns or time.time_ns()))
+    report = run_report(lp_cfg.global_.journal_path, trader_journal=trader_journal, engine_journal=engine_journal,
+                        end_price=end_price, pool=lp_cfg.lp.pool)  # fmt: skip
+    write_report(report, run_dir)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m asymlp_runtime.lp.run_report CONFIG_DIR RUN_DIR``: write and print the report."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m asymlp_runtime.lp.run_report")
+    parser.add_argument("config_dir")
+    parser.add_argument("run_dir")
+    args = parser.parse_args(argv)
+    report = report_for_config_dir(args.config_dir, args.run_dir)
+    print(summary_text(report), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
