@@ -152,3 +152,17 @@ def test_sweep_rejects_unknown_fields_and_invalid_sets():
         sweep_lp_backtest(price, volume, POOL_L, {"sigma0": [0.1]})
     with pytest.raises(ValueError, match="LPStrategyParams.k"):
         sweep_lp_backtest(price, volume, POOL_L, {"k": [10.0, -1.0]})
+
+
+def test_lazy_bars_and_chunked_expansion_equal_the_full_record():
+    from asymlp_core.backtest import LazyBars
+
+    price, volume = market(10_000, 13)
+    full = run_lp_backtest(price, volume, POOL_L, ACTIVE, CFG, funding=1e-6)
+    lean = run_lp_backtest(price, volume, POOL_L, ACTIVE, CFG, funding=1e-6, full=False)
+    lazy = LazyBars(lean, price, 1e-6, chunk=777)
+    assert lazy.size == full.bars.size
+    for name in full.bars.dtype.names:
+        np.testing.assert_array_equal(lazy[name], full.bars[name], err_msg=name)
+    blocks = [b for _, b in lazy.chunks(1_234)]
+    np.testing.assert_array_equal(np.concatenate(blocks), full.bars)

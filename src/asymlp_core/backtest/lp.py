@@ -17,7 +17,7 @@ from .enums import (
     REBALANCE_DTYPE,
     LPBacktestConfig,
 )
-from .lp_nb import N_STATS, expand_bars_1d, lp_summary_1d, run_lp_1d
+from .lp_nb import N_STATS, expand_bars_range_1d, lp_summary_1d, run_lp_1d
 
 
 class LPResult(NamedTuple):
@@ -170,12 +170,61 @@ def expand_bars(
     sigma: np.ndarray,
     price: np.ndarray,
     funding: np.ndarray,
+    start: int = 0,
+    stop: int | None = None,
 ) -> np.ndarray:
-    """The full per-bar record (``LP_BAR_DTYPE``) from the kernel's compact rows and event logs
-    (see :func:`asymlp_core.backtest.lp_nb.expand_bars_1d`)."""
-    bars = np.empty(core.size, dtype=LP_BAR_DTYPE)
-    expand_bars_1d(core, rebalances, hedges, sigma, price, np.ascontiguousarray(funding, dtype=np.float64), bars)
+    """The full per-bar record (``LP_BAR_DTYPE``) of bars ``start:stop`` from the kernel's
+    compact rows and event logs (see :func:`asymlp_core.backtest.lp_nb.expand_bars_range_1d`)."""
+    stop = core.size if stop is None else min(stop, core.size)
+    if not 0 <= start <= stop:
+        raise ValueError(f"bad bar range {start}:{stop} of {core.size} bars")
+    bars = np.empty(stop - start, dtype=LP_BAR_DTYPE)
+    fund = np.atleast_1d(np.ascontiguousarray(funding, dtype=np.float64))
+    expand_bars_range_1d(core, rebalances, hedges, sigma, price, fund, start, bars)
     return bars
+
+
+class LazyBars:
+    """The per-bar record of a run without materialising it: ``bars[name]`` gives one column
+    (the kernel's own rows for its fields, the others expanded a chunk at a time and cached),
+    ``chunks(rows)`` yields ``LP_BAR_DTYPE`` blocks.  A year of minutes as a full record takes
+    84 MB; a column 4 MB."""
+
+    dtype = LP_BAR_DTYPE
+
+    def __init__(self, result: LPResult, price: np.ndarray, funding, chunk: int = 65_536) -> None:
+        self._r = result
+        self._price = np.ascontiguousarray(price, dtype=np.float64)
+        self._funding = np.atleast_1d(np.ascontiguousarray(funding, dtype=np.float64))
+        self._chunk = chunk
+        self._cache: dict[str, np.ndarray] = {}
+
+    @property
+    def size(self) -> int:
+        return int(self._r.core.size)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def chunks(self, rows: int | None = None):
+        rows = rows or self._chunk
+        for start in range(0, self.size, rows):
+            yield start, expand_bars(self._r.core, self._r.rebalances, self._r.hedge_trades, self._r.sigma,
+                                     self._price, self._funding, start, start + rows)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in LP_BAR_DTYPE.names:
+            raise KeyError(name)
+        if name in LP_CORE_DTYPE.names:
+            return self._r.core[name]
+        if name == "sigma":
+            return self._r.sigma
+        if name not in self._cache:
+            col = np.empty(self.size, dtype=LP_BAR_DTYPE[name])
+            for start, block in self.chunks():
+                col[start:start + block.size] = block[name]
+            self._cache[name] = col
+        return self._cache[name]
 
 
 def pnl_decomposition(bars: np.ndarray) -> dict:

@@ -321,22 +321,35 @@ def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts
 
 @njit(cache=True)
 def expand_bars_1d(core, rebalances, hedges, sigma, price, funding, out):
-    """Fill the full per-bar record (``LP_BAR_DTYPE``) from the kernel's compact rows and logs.
+    """Fill the full per-bar record (``LP_BAR_DTYPE``) of every bar; see ``expand_bars_range_1d``."""
+    return expand_bars_range_1d(core, rebalances, hedges, sigma, price, funding, 0, out)
+
+
+@njit(cache=True)
+def expand_bars_range_1d(core, rebalances, hedges, sigma, price, funding, start, out):
+    """Fill the full per-bar record (``LP_BAR_DTYPE``) of bars ``start .. start + len(out)``
+    from the kernel's compact rows and logs (so a year can be expanded a chunk at a time).
 
     HODL, LVR, hedge PnL and funding follow from consecutive rows with the kernel's own
     formulas (``hodl = dV - il``, ``lvr = x[i-1] dP - dV`` with ``dV`` the value change before
     any rebalance, ``hedge_pnl = h[i-1] dP``, ``funding = -h[i-1] P[i-1] rate[i]``); costs and
     reasons come from the logs; liquidity is carried forward from the last rebalance.
     """
-    n = core.shape[0]
+    n_out = out.shape[0]
     nf = funding.shape[0]
-    j = 0  # next rebalance
-    k = 0  # next hedge trade
-    liq = 0.0
-    opened = False
-    for i in range(n):
+    n_rb = rebalances.shape[0]
+    j = 0  # next rebalance at or after start
+    while j < n_rb and rebalances[j].bar < start:
+        j += 1
+    k = 0  # next hedge trade at or after start
+    while k < hedges.shape[0] and hedges[k].bar < start:
+        k += 1
+    liq = rebalances[j - 1].liquidity if j > 0 else 0.0
+    opened = j > 0
+    for r in range(n_out):
+        i = start + r
         c = core[i]
-        o = out[i]
+        o = out[r]
         o.tick_lower = c.tick_lower
         o.tick_upper = c.tick_upper
         o.amount0 = c.amount0
@@ -352,7 +365,7 @@ def expand_bars_1d(core, rebalances, hedges, sigma, price, funding, out):
         o.gas = 0.0
         o.swap_cost = 0.0
         was_open = opened
-        if j < rebalances.shape[0] and rebalances[j].bar == i:
+        if j < n_rb and rebalances[j].bar == i:
             ev = rebalances[j]
             o.reason = ev.reason
             o.gas = ev.gas
@@ -384,7 +397,7 @@ def expand_bars_1d(core, rebalances, hedges, sigma, price, funding, out):
             o.lvr = 0.0
             o.hedge_pnl = 0.0
             o.funding = 0.0
-    return n
+    return n_out
 
 
 @njit(cache=True)

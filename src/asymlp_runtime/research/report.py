@@ -8,10 +8,9 @@ import html
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from asymlp_core.backtest import PNL_PARTS
 
@@ -38,14 +37,28 @@ def _money(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
 
 
-def decomposition_frame(summary: dict[str, Any]) -> pd.DataFrame:
+class DecompositionRow(NamedTuple):
+    part: str
+    key: str
+    pnl: float
+    pct_of_budget: float
+
+
+def decomposition_frame(summary: dict[str, Any]) -> list[DecompositionRow]:
     """PnL parts (token1, costs negative) with their share of the budget, and the total."""
     dec = summary["decomposition"]
-    rows = [(PART_LABELS[name], name, dec[name]) for name, _ in PNL_PARTS]
-    rows.append(("Total", "total", dec["total"]))
-    df = pd.DataFrame(rows, columns=["part", "key", "pnl"])
-    df["pct_of_budget"] = df["pnl"] / summary["budget"] * 100.0
-    return df
+    keys = [(PART_LABELS[name], name) for name, _ in PNL_PARTS] + [("Total", "total")]
+    return [DecompositionRow(label, key, dec[key], dec[key] / summary["budget"] * 100.0) for label, key in keys]
+
+
+def _write_decomposition_csv(path: Path, summary: dict[str, Any]) -> None:
+    import csv
+
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(DecompositionRow._fields)
+        for row in decomposition_frame(summary):
+            w.writerow([row.part, row.key, repr(row.pnl), repr(row.pct_of_budget)])
 
 
 def _summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -75,9 +88,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     w = max(len(k) for k, _ in rows)
     lines = [f"{k:<{w}}  {v}" for k, v in rows]
     dec = decomposition_frame(summary)
-    lw = max(len(p) for p in dec["part"])
+    lw = max(len(r.part) for r in dec)
     lines += ["", f"{'PnL decomposition (token1)':<{lw}}  {'PnL':>14}  {'% budget':>9}"]
-    for i, r in enumerate(dec.itertuples()):
+    for i, r in enumerate(dec):
         if i == len(dec) - 1:
             lines.append("-" * (lw + 27))
         lines.append(f"{r.part:<{lw}}  {r.pnl:>14,.2f}  {r.pct_of_budget:>8.2f}%")
@@ -217,20 +230,23 @@ def _plot_decomposition(ax, market: MarketBars, bars: np.ndarray, edges: np.ndar
             strict=True,
         )
     )
-    total = np.zeros(bars.size)
-    for name, sign in PNL_PARTS:
-        c = np.cumsum(sign * bars[name])
-        total += sign * bars[name]
-        if np.any(c != 0):
-            ax.plot(
-                t,
-                _last(c, edges),
-                linewidth=0.9,
-                color=colors[name],
-                label=f"{PART_LABELS[name]}: {_money(c[-1])}",
-            )
-    tot = np.cumsum(total)
-    ax.plot(t, _last(tot, edges), color="black", linewidth=1.6, label=f"Total: {_money(tot[-1])}")
+    # cumulative parts at the bucket ends, accumulated a chunk of bars at a time
+    ends = np.append(edges[1:], bars.size) - 1
+    cum = {name: np.zeros(ends.size) for name, _ in PNL_PARTS}
+    running = dict.fromkeys(cum, 0.0)
+    for start, block in bars.chunks():
+        stop = start + block.size
+        sel = (ends >= start) & (ends < stop)
+        for name, sign in PNL_PARTS:
+            c = np.cumsum(sign * block[name]) + running[name]
+            cum[name][sel] = c[ends[sel] - start]
+            running[name] = float(c[-1])
+    total_last = np.zeros(ends.size)
+    for name, _ in PNL_PARTS:
+        total_last += cum[name]
+        if np.any(cum[name] != 0):
+            ax.plot(t, cum[name], linewidth=0.9, color=colors[name], label=f"{PART_LABELS[name]}: {_money(running[name])}")
+    ax.plot(t, total_last, color="black", linewidth=1.6, label=f"Total: {_money(sum(running.values()))}")
     ax.axhline(0.0, color="grey", linewidth=0.6)
     ax.set_ylabel("cumulative PnL (token1)")
     ax.yaxis.set_major_formatter(_thousands())
@@ -269,30 +285,20 @@ def write_plots(run: BacktestRun, market: MarketBars, out_dir: Path, points: int
 
 
 # --------------------------------------------------------------------------- files
-def bars_frame(run: BacktestRun, market: MarketBars) -> pd.DataFrame:
-    df = pd.DataFrame({name: run.bars[name] for name in run.bars.dtype.names})
-    df.insert(0, "price", market.price)
-    df.insert(0, "time", pd.to_datetime(market.ts_ns, utc=True))
-    df.insert(len(df.columns), "volume1", market.volume1)
-    return df
-
-
 def write_bars_parquet(path: Path, run: BacktestRun, market: MarketBars, chunk: int = 65_536) -> None:
     """Write the per-bar results in row groups of ``chunk`` rows, so that a year of minutes
     never exists twice in memory (the columns of one row group at a time)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    bars = run.bars
-    n = bars.size
     writer = None
     try:
-        for start in range(0, n, chunk):
-            stop = min(n, start + chunk)
+        for start, block in run.bars.chunks(chunk):
+            stop = start + block.size
             cols = {"time": pa.array(market.ts_ns[start:stop].astype("datetime64[ns]"), pa.timestamp("ns", tz="UTC")),
                     "price": pa.array(np.ascontiguousarray(market.price[start:stop]))}
-            for name in bars.dtype.names:
-                cols[name] = pa.array(np.ascontiguousarray(bars[name][start:stop]))
+            for name in block.dtype.names:
+                cols[name] = pa.array(np.ascontiguousarray(block[name]))
             cols["volume1"] = pa.array(np.ascontiguousarray(market.volume1[start:stop]))
             table = pa.table(cols)
             if writer is None:
@@ -317,7 +323,7 @@ def _html(run: BacktestRun, cfg: BacktestFileConfig, images: list[Path]) -> str:
     import msgspec
 
     dec = decomposition_frame(run.summary)
-    dec_rows = [(r.part, f"{r.pnl:,.2f}", f"{r.pct_of_budget:.2f}%") for r in dec.itertuples()]
+    dec_rows = [(r.part, f"{r.pnl:,.2f}", f"{r.pct_of_budget:.2f}%") for r in dec]
     imgs = "\n".join(
         f'<figure><img alt="{p.stem}" '
         f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
@@ -363,11 +369,11 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     paths["bars"] = out / "bars.parquet"
-    write_bars_parquet(paths["bars"], run, market)
+    write_bars_parquet(paths["bars"], run, market, chunk=16_384)
     paths["summary"] = out / "summary.json"
     paths["summary"].write_text(json.dumps(run.summary, indent=2))
     paths["decomposition"] = out / "decomposition.csv"
-    decomposition_frame(run.summary).to_csv(paths["decomposition"], index=False)
+    _write_decomposition_csv(paths["decomposition"], run.summary)
     images = write_plots(run, market, out, plot_points) if plots else []
     for p in images:
         paths[p.stem] = p

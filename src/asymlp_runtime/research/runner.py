@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from asymlp_core.backtest import run_lp_backtest
+from asymlp_core.backtest import LazyBars, run_lp_backtest
 
 from .config import METRICS, BacktestFileConfig, CoreInputs, to_core
 from .data import MarketBars
@@ -15,16 +15,17 @@ __all__ = ["BacktestRun", "METRICS", "flat_metrics", "run_backtest", "summarize"
 
 
 class BacktestRun(NamedTuple):
-    bars: np.ndarray  # LP_BAR_DTYPE
+    bars: LazyBars  # the LP_BAR_DTYPE columns, expanded on demand (a year of rows is never copied whole)
     summary: dict[str, Any]
     inputs: CoreInputs
 
 
 def summarize(
-    bars: np.ndarray, market: MarketBars, inputs: CoreInputs, core: dict[str, Any]
+    bars: LazyBars | np.ndarray, market: MarketBars, inputs: CoreInputs, core: dict[str, Any]
 ) -> dict[str, Any]:
     """The core's summary of a run (``run_lp_backtest(...).summary``) plus figures for reports."""
     n = int(bars.size)
+    hedge = bars["hedge_position"]
     weeks = n * market.bar_seconds / (7 * 86_400.0)
     width = (bars["tick_upper"] - bars["tick_lower"]).astype(np.float64)
     return {
@@ -45,7 +46,7 @@ def summarize(
         "hedge_trades": core["hedge_trades"],
         "time_in_range": core["bars_in_range"] / n,
         "lvr": core["lvr"],
-        "hedge_turnover": core["hedge_turnover"],
+        "hedge_turnover": float(np.abs(np.diff(hedge)).sum()) + (abs(float(hedge[0])) if n else 0.0),
         "median_width_ticks": float(np.median(width)),
         "median_width_pct": float((1.0001 ** np.median(width) - 1.0) * 100.0),
         "decomposition": core["decomposition"],
@@ -61,7 +62,7 @@ def flat_metrics(summary: dict[str, Any]) -> dict[str, float]:
 
 
 def run_backtest(cfg: BacktestFileConfig, market: MarketBars, file: str = "<config>") -> BacktestRun:
-    """Run the LP + hedge backtest of ``cfg`` over ``market`` (every per-bar row materialised)."""
+    """Run the LP + hedge backtest of ``cfg`` over ``market``; per-bar columns are expanded on demand."""
     inputs = to_core(cfg, file, bar_seconds=market.bar_seconds)
     res = run_lp_backtest(
         market.price,
@@ -70,6 +71,7 @@ def run_backtest(cfg: BacktestFileConfig, market: MarketBars, file: str = "<conf
         inputs.params,
         inputs.config,
         funding=inputs.funding_per_bar,
-        full=True,
+        full=False,
     )
-    return BacktestRun(res.bars, summarize(res.bars, market, inputs, core=res.summary), inputs)
+    bars = LazyBars(res, market.price, inputs.funding_per_bar)
+    return BacktestRun(bars, summarize(bars, market, inputs, core=res.summary), inputs)
