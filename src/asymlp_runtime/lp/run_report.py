@@ -265,10 +265,13 @@ def write_report(report: dict[str, Any], run_dir: str | Path) -> tuple[Path, Pat
     return js, txt
 
 
-def report_for_config_dir(config_dir: str | Path, run_dir: str | Path, *, end_ns: int | None = None) -> dict[str, Any]:
+def report_for_config_dir(
+    config_dir: str | Path, run_dir: str | Path, *, end_ns: int | None = None, base_dir: str | Path = "."
+) -> dict[str, Any]:
     """The report of a stack run from its config directory (journal paths, decimals of the
     devnet tokens, end price = the paper reference price at ``end_ns``, by default the time of
-    the last LP step or trader checkpoint), written to ``run_dir``."""
+    the last LP step or trader checkpoint), written to ``run_dir``. Relative journal paths are
+    taken from ``base_dir`` (the directory the stack ran in)."""
     from asymlp_runtime.config import load_config
     from asymlp_runtime.processes.paper import PaperSettings
 
@@ -277,10 +280,19 @@ def report_for_config_dir(config_dir: str | Path, run_dir: str | Path, *, end_ns
     assert lp_cfg.lp is not None and lp_cfg.global_.journal_path
     trader = config_dir / "trader.toml"
     engines = sorted(config_dir.glob("trading_engine_*.toml"))
-    trader_journal = load_config(trader).global_.journal_path if trader.exists() else None
-    engine_journal = load_config(engines[0]).global_.journal_path if engines else None
+    base = Path(base_dir)
+
+    def at(path: str | None) -> Path | None:
+        return base / path if path else None
+
+    lp_journal = at(lp_cfg.global_.journal_path)
+    assert lp_journal is not None
+    if not lp_journal.exists():
+        raise FileNotFoundError(f"no LP journal at {lp_journal}")
+    trader_journal = at(load_config(trader).global_.journal_path) if trader.exists() else None
+    engine_journal = at(load_config(engines[0]).global_.journal_path) if engines else None
     if end_ns is None:  # the last thing journaled: an LP step or the trader's last PnL checkpoint
-        with Journal(lp_cfg.global_.journal_path) as j:
+        with Journal(lp_journal) as j:
             stamps = [s.ts_ns for s in j.read(LpStepRecord)]
         if trader_journal and Path(trader_journal).exists():
             with Journal(trader_journal) as j:
@@ -290,7 +302,7 @@ def report_for_config_dir(config_dir: str | Path, run_dir: str | Path, *, end_ns
     import time
 
     end_price = float(reference(end_ns or time.time_ns()))
-    report = run_report(lp_cfg.global_.journal_path, trader_journal=trader_journal, engine_journal=engine_journal,
+    report = run_report(lp_journal, trader_journal=trader_journal, engine_journal=engine_journal,
                         end_price=end_price, pool=lp_cfg.lp.pool)  # fmt: skip
     write_report(report, run_dir)
     return report
