@@ -9,7 +9,7 @@ from asymlp_runtime.ops.numba_cache import configure_numba_cache  # noqa: E402
 
 configure_numba_cache(pathlib.Path(__file__).parents[1] / ".numba_cache")
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 # CI runs a fuller search than a developer's quick loop; both are deterministic per run seed.
 settings.register_profile(

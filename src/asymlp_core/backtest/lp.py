@@ -235,7 +235,9 @@ def pnl_decomposition(bars: np.ndarray) -> dict:
     return out
 
 
-def summarize_lp(bars: np.ndarray, price: np.ndarray, config: LPBacktestConfig, bars_per_year: float = 525_600.0) -> dict:
+def summarize_lp(
+    bars: np.ndarray, price: np.ndarray, config: LPBacktestConfig, bars_per_year: float = 525_600.0
+) -> dict:
     """Figures of a run: PnL decomposition, return, daily Sharpe, drawdown, activity."""
     daily = max(1, int(round(bars_per_year / 365.0)))
     parts, dd, ddf, inside, d_sum, d_sq, d_n = lp_summary_1d(bars, daily)

@@ -202,7 +202,7 @@ def mm_events_1d(
         c = 0
         for side in range(2):
             n_orders = np.random.poisson(lam)
-            for j in range(n_orders):
+            for _ in range(n_orders):
                 depth = -math.log(1.0 - np.random.random()) / k
                 if side == 0:  # sell aggressor
                     px = min(bid, math.floor((m - depth) / tick + 1e-9) * tick)

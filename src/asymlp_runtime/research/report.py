@@ -245,7 +245,8 @@ def _plot_decomposition(ax, market: MarketBars, bars: np.ndarray, edges: np.ndar
     for name, _ in PNL_PARTS:
         total_last += cum[name]
         if np.any(cum[name] != 0):
-            ax.plot(t, cum[name], linewidth=0.9, color=colors[name], label=f"{PART_LABELS[name]}: {_money(running[name])}")
+            label = f"{PART_LABELS[name]}: {_money(running[name])}"
+            ax.plot(t, cum[name], linewidth=0.9, color=colors[name], label=label)
     ax.plot(t, total_last, color="black", linewidth=1.6, label=f"Total: {_money(sum(running.values()))}")
     ax.axhline(0.0, color="grey", linewidth=0.6)
     ax.set_ylabel("cumulative PnL (token1)")
