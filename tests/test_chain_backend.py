@@ -25,13 +25,13 @@ from tests.process_helpers import free_ports
 from asymlp_core.v3 import get_tick_at_sqrt_ratio
 from asymlp_runtime import messages as m
 from asymlp_runtime.bus import Subscriber
-from asymlp_runtime.config import load_config_text
 from asymlp_runtime.chain.amounts import burn_amounts, plan_mint
 from asymlp_runtime.chain.endpoint import RpcEndpoint
 from asymlp_runtime.chain.keys import Wallet
 from asymlp_runtime.chain.lp import ChainLpConfig, ChainLpManager
-from asymlp_runtime.journal import Journal, LpActionRecord, LpStepRecord, TxReceiptRecord, TxRecord
-from asymlp_runtime.lp.backend import BackendError, PoolBackend
+from asymlp_runtime.config import load_config_text
+from asymlp_runtime.journal import Journal, LpActionEndRecord, LpActionRecord, LpStepRecord, TxReceiptRecord, TxRecord
+from asymlp_runtime.lp.backend import BackendError, PoolBackend, TokenInfo
 from asymlp_runtime.lp.chain_backend import (
     ChainBackendSettings,
     ChainPoolBackend,
@@ -39,8 +39,8 @@ from asymlp_runtime.lp.chain_backend import (
     flip_sqrt_price,
     start_devnet_world,
 )
-from asymlp_runtime.lp.backend import TokenInfo
 from asymlp_runtime.lp.devnet_flow import DevnetFlow, DevnetFlowSettings
+from asymlp_runtime.lp.run_report import run_report
 from asymlp_runtime.processes.lp_manager import LpManager
 
 pytestmark = [pytest.mark.chain, pytest.mark.timeout(180)]
@@ -351,6 +351,7 @@ decision_interval_s = 0.2
         actions = j.read(LpActionRecord)
         steps = [s for s in j.read(LpStepRecord) if s.status == "done"]
         receipts = j.read(TxReceiptRecord)
+        completed = {e.action_id for e in j.read(LpActionEndRecord) if e.outcome == "completed"}
     kinds = [a.kind for a in actions]
     assert kinds[0] == "open" and "rebalance" in kinds, kinds
     closes = [s for s in steps if s.kind == "close"]
@@ -361,6 +362,12 @@ decision_interval_s = 0.2
     assert inv and {a.action for a in acts} >= {"open", "close"}
     # the last inventory equals the chain's holdings of the wallet when it was published
     assert inv[-1].amount0 > 0 and inv[-1].amount1 > 0
+    # the run report: fees and gas equal the journal's exact sums
+    report = run_report(tmp_path / "lp.sqlite", end_price=3000.0, pool=net.pools[FEE].address)
+    fees = [sum(int(json.loads(s.note)[k]) for s in closes) for k in ("fees0", "fees1")]
+    assert [int(x) for x in report["fees_raw"]] == fees
+    assert int(report["gas_wei"]) == sum(r.gas_used * r.effective_gas_price for r in receipts) > 0
+    assert report["rebalances"] == sum(a.kind == "rebalance" and a.action_id in completed for a in actions)
     # no secret in any log
     logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "logs").rglob("*") if p.is_file())
     assert logs, "no logs written"
