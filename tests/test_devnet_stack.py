@@ -78,7 +78,10 @@ class _Observer:
     def __init__(self, config_dir: Path) -> None:
         lp = load_config(config_dir / "lp_manager.toml").publishers["lp"]
         risk = load_config(config_dir / "trader.toml").publishers["risk"]
-        self.endpoints = {"lp": (lp, ("inventory.", "lp_action."), m.LpStream), "risk": (risk, ("risk.",), m.RiskStream)}
+        self.endpoints = {
+            "lp": (lp, ("inventory.", "lp_action."), m.LpStream),
+            "risk": (risk, ("risk.",), m.RiskStream),
+        }
         self.inventory: list[m.InventoryDelta] = []
         self.actions: list[m.LpAction] = []
         self.risk: list[tuple[float, m.RiskState]] = []
@@ -192,7 +195,8 @@ def test_devnet_stack_earns_fees_rebalances_hedges_and_reports(tmp_path):
     assert set(d) == {"fees", "hodl", "il", "gas", "swap_cost", "hedge_pnl", "funding", "hedge_cost", "total"}
 
     # no secret in any log or output of the run
-    texts = [p.read_text(errors="replace") for p in root.rglob("*") if p.is_file() and p.suffix in (".log", ".out", ".json", ".txt")]
+    suffixes = (".log", ".out", ".json", ".txt")
+    texts = [p.read_text(errors="replace") for p in root.rglob("*") if p.is_file() and p.suffix in suffixes]
     blob = "".join(texts)
     assert "lp_manager" in blob
     for secret in (FAKE_PRIVATE_KEY, FAKE_PRIVATE_KEY[2:], FAKE_API_KEY):

@@ -28,21 +28,48 @@ def test_report_of_one_position_splits_value_change_into_hodl_il_fees_gas_and_sw
     x0, y0 = _amounts(p_open, lo, hi, liq)
     x1, y1 = _amounts(p_close, lo, hi, liq)
     fees0, fees1 = 10**15, 2 * 10**6
-    swap0, swap1 = -10**17, 299 * 10**6  # sold 0.1 base for 299 quote
+    swap0, swap1 = -(10**17), 299 * 10**6  # sold 0.1 base for 299 quote
     with Journal(tmp_path / "lp.sqlite") as j:
         j.append_lp_action(LpActionRecord(action_id="a", kind="open", pool="p", n_steps=1, params="{}", ts_ns=1))
-        j.append_lp_step(LpStepRecord(action_id="a", step=0, kind="open", tick_lower=lo, tick_upper=hi, liquidity=liq,
-                                      amount0=-x0, amount1=-y0, note="{}", ts_ns=2))
+        j.append_lp_step(
+            LpStepRecord(
+                action_id="a",
+                step=0,
+                kind="open",
+                tick_lower=lo,
+                tick_upper=hi,
+                liquidity=liq,
+                amount0=-x0,
+                amount1=-y0,
+                note="{}",
+                ts_ns=2,
+            )
+        )
         j.append_lp_action_end(LpActionEndRecord(action_id="a", outcome="completed", ts_ns=3))
         j.append_lp_action(LpActionRecord(action_id="b", kind="rebalance", pool="p", n_steps=2, params="{}", ts_ns=4))
-        j.append_lp_step(LpStepRecord(action_id="b", step=0, kind="close", tick_lower=lo, tick_upper=hi, liquidity=liq,
-                                      amount0=x1 + fees0, amount1=y1 + fees1,
-                                      note=json.dumps({"fees0": str(fees0), "fees1": str(fees1)}), ts_ns=5))
-        j.append_lp_step(LpStepRecord(action_id="b", step=1, kind="swap", amount0=swap0, amount1=swap1, note="{}",
-                                      ts_ns=6))
+        j.append_lp_step(
+            LpStepRecord(
+                action_id="b",
+                step=0,
+                kind="close",
+                tick_lower=lo,
+                tick_upper=hi,
+                liquidity=liq,
+                amount0=x1 + fees0,
+                amount1=y1 + fees1,
+                note=json.dumps({"fees0": str(fees0), "fees1": str(fees1)}),
+                ts_ns=5,
+            )
+        )
+        j.append_lp_step(
+            LpStepRecord(action_id="b", step=1, kind="swap", amount0=swap0, amount1=swap1, note="{}", ts_ns=6)
+        )
         j.append_lp_action_end(LpActionEndRecord(action_id="b", outcome="completed", ts_ns=7))
-        j.append_tx_receipt(TxReceiptRecord(tx_hash="0x" + "ab" * 32, status="success", gas_used=100_000,
-                                            effective_gas_price=10**9, ts_ns=8))
+        j.append_tx_receipt(
+            TxReceiptRecord(
+                tx_hash="0x" + "ab" * 32, status="success", gas_used=100_000, effective_gas_price=10**9, ts_ns=8
+            )
+        )
     report = run_report(tmp_path / "lp.sqlite", end_price=p_close, pool="p")
     d = report["decomposition"]
     v_open = x0 / 1e18 * p_open + y0 / 1e6
