@@ -37,8 +37,10 @@ def test_backend_tick_reads_vs_direct_manager_reads(benchmark) -> None:
         cfg = ChainLpConfig(pool=net.pools[FEE].address, npm=net.npm.address, router=net.router.address,
                             quoter=net.quoter.address, pool_id="bench#chain")  # fmt: skip
         manager = ChainLpManager(RpcEndpoint(net.node.rpc_url), world.wallet, cfg, journal)
-        backend = ChainPoolBackend(manager, base_is_token0=net.token0.address == net.base.address,
-                                   base=TokenInfo("dWETH", 18), quote=TokenInfo("dUSDC", 6), pool_id="bench")  # fmt: skip
+        backend = ChainPoolBackend(
+            manager, base_is_token0=net.token0.address == net.base.address,
+            base=TokenInfo("dWETH", 18), quote=TokenInfo("dUSDC", 6), pool_id="bench",
+        )  # fmt: skip
         backend.start()
 
         async def tick_reads() -> None:
