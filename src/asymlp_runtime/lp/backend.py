@@ -40,7 +40,7 @@ Implementations: :class:`asymlp_runtime.lp.sim.SimPoolBackend` (the exact pool s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
@@ -194,6 +194,14 @@ class OpResult:
     block_number: int = 0
     tx_hash: str = ""
     gas_cost_wei: int = 0
+
+    def __setstate__(self, state: list[object]) -> None:
+        # results pickled before a field was added (saved simulated pools) get its default
+        names = fields(self)
+        for f, value in zip(names, state, strict=False):
+            object.__setattr__(self, f.name, value)
+        for f in names[len(state) :]:
+            object.__setattr__(self, f.name, f.default)
 
 
 def human_price(sqrt_price_x96: int, decimals0: int, decimals1: int) -> float:
