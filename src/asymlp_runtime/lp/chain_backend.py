@@ -468,8 +468,7 @@ def make_chain_backend(
     """The on-chain backend of an ``[LP]`` section (devnet without ``rpc_url``; see the module
     docstring). Call from a long-lived thread (the node's parent-death signal follows it)."""
     from asymlp_runtime.chain.endpoint import RpcEndpoint
-    from asymlp_runtime.chain.keys import load_wallet
-    from asymlp_runtime.chain.keys import Wallet
+    from asymlp_runtime.chain.keys import Wallet, load_wallet
 
     lp = config.lp
     if lp is None:
