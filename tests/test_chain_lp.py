@@ -25,7 +25,7 @@ import pytest
 
 from asymlp_core.v3 import get_sqrt_ratio_at_tick
 from asymlp_runtime.chain.amounts import burn_amounts, plan_mint
-from asymlp_runtime.chain.devnet import ChainRevert, Devnet, DevnetConfig, position_key
+from asymlp_runtime.chain.devnet import ChainRevert, Devnet, DevnetConfig
 from asymlp_runtime.chain.endpoint import RpcEndpoint, RpcTransportError, redact_rpc_url
 from asymlp_runtime.chain.keys import KeyLoadError, Wallet, load_wallet
 from asymlp_runtime.chain.lp import (

@@ -30,7 +30,12 @@ def _describe(path: Path) -> str:
     if cfg.http_api is not None:
         parts.append(f"{cfg.http_api.exchange_id}: {'keys' if cfg.http_api.has_credentials else 'paper'}")
     if cfg.lp is not None:
-        parts.append("pool: rpc" if cfg.lp.rpc_url else "pool: simulated")
+        if cfg.lp.rpc_url:
+            parts.append("pool: rpc")
+        elif cfg.lp.backend == "chain":
+            parts.append("pool: devnet (anvil)")
+        else:
+            parts.append("pool: simulated")
     log = Path(cfg.global_.log_dir) / f"{cfg.process_name}.log"
     return f"  {cfg.process_name:<26} {', '.join(parts) or '-':<22} log {log.resolve()}"
 
