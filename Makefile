@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint install install-dev clean
+.PHONY: demo live test bench lint install install-dev clean
 
 $(VENV)/.stamp-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ install-dev: $(VENV)/.stamp-dev node_modules/.stamp-npm
 
 demo: install
 	$(VENV)/bin/asymlp backtest config/backtest.toml
+
+# The live stack for 150 s on the local devnet (anvil + the real Uniswap V3 contracts, paper venues),
+# then the run's PnL report in the backtester's parts.
+live: install
+	$(VENV)/bin/asymlp run config/devnet --duration 150 --run-dir run/devnet
+	$(PY) -m asymlp_runtime.lp.run_report config/devnet run/devnet
 
 test: install-dev
 	$(PY) -m pytest
