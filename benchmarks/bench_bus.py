@@ -21,6 +21,7 @@ import asyncio
 import time
 
 import numpy as np
+import pytest
 import zmq
 import zmq.asyncio
 
@@ -58,15 +59,25 @@ async def _bus_block(pub: Publisher, sub: Subscriber, msgs: list[m.Quote], out: 
 
 
 async def _raw_block(
-    pub: zmq.asyncio.Socket, sub: zmq.asyncio.Socket, payload: bytes, n: int, out: list[int]
+    pub: zmq.asyncio.Socket, sub: zmq.asyncio.Socket, payload: bytes, n: int, out: list[int], spin_ns: int = 0
 ) -> None:
     perf = time.perf_counter_ns
     topic = TOPIC.encode()
     frames = (topic, payload)
+    sync = zmq.Socket.shadow(sub.underlying)
     for _ in range(n):
         t0 = perf()
         await pub.send_multipart(frames)
-        got = await sub.recv_multipart()
+        got = None
+        if spin_ns:  # the same spin-then-block wait as the bus subscriber
+            deadline = perf() + spin_ns
+            while got is None and perf() < deadline:
+                try:
+                    got = sync.recv_multipart(flags=zmq.NOBLOCK)
+                except zmq.Again:
+                    pass
+        if got is None:
+            got = await sub.recv_multipart()
         out.append(perf() - t0)
         assert len(got) == 2
 
@@ -84,11 +95,12 @@ async def _join(send, recv, timeout_s: float = 5.0) -> None:
         pass
 
 
-async def measure(n_messages: int = N_MESSAGES, block: int = BLOCK) -> dict[str, float]:
-    """Latencies of the bus hop and the raw reference hop, in microseconds."""
+async def measure(n_messages: int = N_MESSAGES, block: int = BLOCK, spin_us: float = 0.0) -> dict[str, float]:
+    """Latencies of the bus hop and the raw reference hop, in microseconds (both waiting the
+    same way: on the event loop, or spin-then-block for ``spin_us``)."""
     ctx = zmq.asyncio.Context()
     pub = Publisher("tcp://127.0.0.1:*", sender="bench", ctx=ctx)
-    sub = Subscriber(pub.endpoint, ["quote."], m.MarketData, ctx=ctx, max_age_s=5.0)
+    sub = Subscriber(pub.endpoint, ["quote."], m.MarketData, ctx=ctx, max_age_s=5.0, spin_us=spin_us)
     raw_pub = ctx.socket(zmq.PUB)
     raw_pub.setsockopt(zmq.LINGER, 0)
     raw_pub.bind("tcp://127.0.0.1:*")
@@ -113,13 +125,13 @@ async def measure(n_messages: int = N_MESSAGES, block: int = BLOCK) -> dict[str,
         msgs = [_quote(i) for i in range(block)]
         scratch: list[int] = []
         await _bus_block(pub, sub, msgs[: min(WARMUP, block)], scratch)
-        await _raw_block(raw_pub, raw_sub, payload, WARMUP, scratch)
+        await _raw_block(raw_pub, raw_sub, payload, WARMUP, scratch, int(spin_us * 1000))
 
         bus: list[int] = []
         raw: list[int] = []
         for _ in range(max(1, n_messages // block)):
             await _bus_block(pub, sub, msgs, bus)
-            await _raw_block(raw_pub, raw_sub, payload, block, raw)
+            await _raw_block(raw_pub, raw_sub, payload, block, raw, int(spin_us * 1000))
         # codec alone (stamp + validate + encode + decode + validate), no socket
         decoder = m.decoder_for(m.MarketData)
         codec: list[int] = []
@@ -144,6 +156,7 @@ async def measure(n_messages: int = N_MESSAGES, block: int = BLOCK) -> dict[str,
     r = np.asarray(raw, dtype=np.float64) / 1e3
     c = np.asarray(codec, dtype=np.float64) / 1e3
     result = {
+        "spin_us": float(spin_us),
         "n_messages": float(b.size),
         "bus_p50_us": float(np.percentile(b, 50)),
         "bus_p99_us": float(np.percentile(b, 99)),
@@ -164,7 +177,9 @@ async def measure(n_messages: int = N_MESSAGES, block: int = BLOCK) -> dict[str,
 def report(result: dict[str, float]) -> str:
     return (
         f"ZMQ hop over loopback, {int(result['n_messages'])} Quote messages"
-        f" ({int(result['payload_bytes'])} B)\n"
+        f" ({int(result['payload_bytes'])} B), "
+        + (f"spin-then-block {result['spin_us']:.0f} us" if result["spin_us"] else "waiting on the event loop")
+        + "\n"
         f"  bus (msgspec + checks): p50 {result['bus_p50_us']:7.1f} us   p99 {result['bus_p99_us']:7.1f} us"
         f"   p99.9 {result['bus_p999_us']:7.1f} us\n"
         f"  raw bytes (reference):  p50 {result['raw_p50_us']:7.1f} us   p99 {result['raw_p99_us']:7.1f} us\n"
@@ -176,11 +191,15 @@ def report(result: dict[str, float]) -> str:
     )
 
 
-def test_bus_hop_latency_against_raw_zmq(benchmark):
+SPIN_US = 200.0
+
+
+@pytest.mark.parametrize("spin_us", [0.0, SPIN_US], ids=["event-loop", "spin"])
+def test_bus_hop_latency_against_raw_zmq(benchmark, spin_us):
     holder: dict[str, dict[str, float]] = {}
 
     def run() -> None:
-        holder["result"] = asyncio.run(measure())
+        holder["result"] = asyncio.run(measure(spin_us=spin_us))
 
     benchmark.pedantic(run, rounds=1, iterations=1)
     result = holder["result"]
@@ -190,3 +209,4 @@ def test_bus_hop_latency_against_raw_zmq(benchmark):
 
 if __name__ == "__main__":
     print(report(asyncio.run(measure())))
+    print(report(asyncio.run(measure(spin_us=SPIN_US))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -496,3 +497,29 @@ def test_lower_sequence_sent_later_is_a_restart_whose_first_messages_were_missed
     # an old message (sent before the last one) is still out of order
     assert c.check(frames(quote(seq=2, ts_sent_ns=8 * SEC))) is None
     assert c.counters["out_of_order"] == 1
+
+
+def test_spin_then_block_subscriber_delivers_in_order_and_honours_timeouts():
+    async def scenario(ctx):
+        async with (
+            Publisher(LOOPBACK, sender="qs_bin", ctx=ctx) as pub,
+            Subscriber(pub.endpoint, ["quote."], m.MarketData, ctx=ctx, max_age_s=5.0, spin_us=300.0) as sub,
+        ):
+            await _connected(pub, sub)
+            for i in range(20):
+                await pub.publish("quote.binance.ETHUSDT", quote(bid=2000.0 + i, ask=2001.0 + i, ts_sent_ns=0))
+            got = [await sub.recv(timeout_s=2.0) for _ in range(20)]
+            t0 = time.monotonic()
+            nothing = await sub.recv(timeout_s=0.05)  # spins 300 us, then waits out the timeout
+            waited = time.monotonic() - t0
+            return got, nothing, waited, dict(sub.counters)
+
+    got, nothing, waited, counters = run(scenario)
+    assert [d.message.bid for d in got] == [2000.0 + i for i in range(20)]
+    assert nothing is None and 0.04 < waited < 1.0
+    assert counters["accepted"] == 20 and counters["out_of_order"] == 0
+
+
+def test_spin_budget_must_not_be_negative():
+    with pytest.raises(ValueError, match="spin_us"):
+        Subscriber(LOOPBACK, ["quote."], m.MarketData, spin_us=-1.0)

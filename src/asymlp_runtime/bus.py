@@ -412,6 +412,12 @@ class Subscriber:
         See :class:`StreamChecker`.
     ctx : zmq.asyncio.Context or None
         Context (the process-wide instance by default).
+    spin_us : float
+        Spin-then-block receive: each :meth:`recv` first polls the socket without blocking
+        for up to ``spin_us`` microseconds before it waits on the event loop.  It cuts the
+        wake-up latency of an idle machine (about half the p50 and most of the p99 on
+        loopback here) at the cost of holding the event loop for up to that long per wait:
+        for latency-critical streams (market data into the trader), 0 (off) elsewhere.
     """
 
     def __init__(
@@ -427,7 +433,11 @@ class Subscriber:
         on_gap: Callable[[str, str, int, int], None] | None = None,
         ctx: zmq.asyncio.Context | None = None,
         rcvhwm: int = 100_000,
+        spin_us: float = 0.0,
     ) -> None:
+        if not spin_us >= 0.0:
+            raise ValueError(f"spin_us must be >= 0, got {spin_us}")
+        self._spin_ns = int(spin_us * 1000.0)
         self.checker = StreamChecker(
             message_type,
             max_age_s=max_age_s,
@@ -451,10 +461,13 @@ class Subscriber:
             raise BusError(f"cannot connect SUB to {endpoints}: {exc}") from exc
         self.endpoints = tuple(endpoints)
         self._closed = False
+        # a blocking view of the same socket, for the non-blocking polls of the spin phase
+        self._sync = zmq.Socket.shadow(self._sock.underlying) if self._spin_ns else None
 
     @classmethod
     def from_config(cls, config: Any, message_type: Any, **kwargs: Any) -> Subscriber:
-        """Build from a :class:`~asymlp_runtime.config.SubscriberConfig` (endpoint, topics, ages)."""
+        """Build from a :class:`~asymlp_runtime.config.SubscriberConfig` (endpoint, topics, ages, spin)."""
+        kwargs.setdefault("spin_us", getattr(config, "spin_us", 0.0))
         return cls(
             config.endpoint,
             config.topics,
@@ -463,6 +476,23 @@ class Subscriber:
             max_exchange_age_s=config.max_exchange_age_s,
             **kwargs,
         )
+
+    def _spin(self, budget_ns: int) -> Delivery | None:
+        """Poll without blocking for up to ``budget_ns``; the first accepted message, if any."""
+        sync = self._sync
+        check = self.checker.check
+        perf = time.perf_counter_ns
+        deadline = perf() + budget_ns
+        while True:
+            try:
+                frames = sync.recv_multipart(flags=zmq.NOBLOCK)
+            except zmq.Again:
+                if perf() >= deadline:
+                    return None
+                continue
+            delivery = check(frames)
+            if delivery is not None:
+                return delivery
 
     @property
     def counters(self) -> dict[str, int]:
@@ -476,6 +506,11 @@ class Subscriber:
         """
         sock = self._sock
         check = self.checker.check
+        if self._spin_ns:
+            budget = self._spin_ns if timeout_s is None else min(self._spin_ns, int(max(timeout_s, 0.0) * 1e9))
+            delivery = self._spin(budget)
+            if delivery is not None:
+                return delivery
         if timeout_s is None:
             while True:
                 delivery = check(await sock.recv_multipart(copy=True))

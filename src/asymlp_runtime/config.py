@@ -190,6 +190,8 @@ class SubscriberConfig(_Section):
     topics: tuple[str, ...] = ("",)
     max_age_s: PositiveFloat | None = None
     max_exchange_age_s: PositiveFloat | None = None
+    #: spin-then-block receive budget in microseconds (latency-critical streams; 0 = off)
+    spin_us: Annotated[float, msgspec.Meta(ge=0.0, le=10_000.0)] = 0.0
 
 
 class ClientConfig(_Section):
