@@ -723,8 +723,9 @@ class ChainLpManager:
         self, tick_lower: int, tick_upper: int, amount0_desired: int, amount1_desired: int
     ) -> ActionResult:
         """Journaled ``open`` (one step)."""
-        aid = self._start("open", 1, {"tick_lower": tick_lower, "tick_upper": tick_upper,
-                                      "amount0_desired": amount0_desired, "amount1_desired": amount1_desired})  # fmt: skip
+        plan = {"tick_lower": tick_lower, "tick_upper": tick_upper,
+                "amount0_desired": amount0_desired, "amount1_desired": amount1_desired}
+        aid = self._start("open", 1, plan)
         return self._run_single(aid, lambda: self.open(tick_lower, tick_upper, amount0_desired, amount1_desired,
                                                        op_id=f"{aid}:0"))  # fmt: skip
 
@@ -767,9 +768,9 @@ class ChainLpManager:
             raise ChainLpError("no_position", "nothing to rebalance")
         snap = self.snapshot()
         self.check_price(snap.tick, snap.twap_tick, snap.twap_error)
-        aid = self._start("rebalance", 3, {"tick_lower": tick_lower, "tick_upper": tick_upper,
-                                           "from_token_id": self._tracked.token_id,
-                                           "from_range": [self._tracked.tick_lower, self._tracked.tick_upper]})  # fmt: skip
+        plan = {"tick_lower": tick_lower, "tick_upper": tick_upper, "from_token_id": self._tracked.token_id,
+                "from_range": [self._tracked.tick_lower, self._tracked.tick_upper]}
+        aid = self._start("rebalance", 3, plan)
         try:
             closed = self.close(op_id=f"{aid}:0")
         except ChainLpError as err:
@@ -793,8 +794,9 @@ class ChainLpManager:
                     swapped = self.swap(zero_for_one, amount_in, op_id=f"{aid}:1")
                     self._step(aid, 1, swapped, quote=list(swapped.expected))
                 else:
-                    self.journal.append_lp_step(LpStepRecord(action_id=aid, step=1, kind="swap", amount0=0, amount1=0,
-                                                             note='{"skipped": "ratio fits"}', ts_ns=_now_ns()))  # fmt: skip
+                    skipped = LpStepRecord(action_id=aid, step=1, kind="swap", amount0=0, amount1=0,
+                                           note='{"skipped": "ratio fits"}', ts_ns=_now_ns())
+                    self.journal.append_lp_step(skipped)
             if swapped is not None:
                 steps.append(swapped)
                 have0, have1 = have0 - swapped.amount0, have1 - swapped.amount1
