@@ -515,8 +515,9 @@ def _render(t: mi.Type) -> str:
             return type(t).__name__.removesuffix("Type").lower()
 
 
-def _type_at(parts: list[str]) -> mi.Type | None:
-    t: mi.Type = mi.type_info(ProcessConfig)
+def _type_at(parts: list[str], root: type | None = None) -> mi.Type | None:
+    """The declared type at a key path of ``root`` (the process config by default), or None."""
+    t: mi.Type = mi.type_info(ProcessConfig if root is None else root)
     for part in parts:
         while isinstance(t, mi.UnionType):
             structs = [x for x in t.types if isinstance(x, mi.StructType | mi.DictType | mi.VarTupleType)]

@@ -40,7 +40,8 @@ from asymlp_core.rebalance.enums import (
 )
 from asymlp_core.strategy import QUOTE_AS, QUOTE_GLFT, LPStrategyParams
 
-from ..config import ConfigError
+from ..config import ConfigError, _join, _unwrap
+from ..config import _type_at as _config_type_at
 
 __all__ = [
     "METRICS",
@@ -255,30 +256,7 @@ def _render(t: mi.Type | None) -> str:
 
 
 def _type_at(parts: list[str]) -> mi.Type | None:
-    t: mi.Type = mi.type_info(BacktestFileConfig)
-    for part in parts:
-        if isinstance(t, mi.UnionType):
-            inner = [x for x in t.types if not isinstance(x, mi.NoneType)]
-            t = inner[0] if len(inner) == 1 else t
-        if isinstance(t, mi.StructType):
-            field = next((f for f in t.fields if f.encode_name == part), None)
-            if field is None:
-                return None
-            t = field.type
-        elif isinstance(t, mi.DictType):
-            t = t.value_type
-        elif isinstance(t, mi.VarTupleType | mi.ListType):
-            t = t.item_type
-        else:
-            return None
-    return t
-
-
-def _join(parts: list[str]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
-    return out
+    return _config_type_at(parts, BacktestFileConfig)
 
 
 def _from_validation_error(file: str, exc: msgspec.ValidationError) -> ConfigError:
@@ -346,14 +324,6 @@ def _check_grid_entry(cfg: BacktestFileConfig, file: str, key: str, values: list
             apply_overrides(cfg, {key: v}, file=file)
         except ConfigError as exc:
             raise ConfigError(file, f"{where}[{i}]", exc.expected, exc.detail or f"{key} = {v!r}") from None
-
-
-def _unwrap(t: mi.Type) -> mi.Type:
-    if isinstance(t, mi.UnionType):
-        inner = [x for x in t.types if not isinstance(x, mi.NoneType)]
-        if len(inner) == 1:
-            return inner[0]
-    return t
 
 
 def sweep_fields() -> list[str]:
