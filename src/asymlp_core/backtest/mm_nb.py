@@ -48,6 +48,19 @@ def _record_fill(out_fills, n_fills, ts, side, px, qty, fee, maker):
     return n_fills + 1
 
 
+@njit(cache=True, inline="always")
+def _push_report(rep_ts, rep_qty, rep_kind, rep_head, rep_tail, ts, qty, kind):
+    """Queue a report (0 bid fill, 1 ask fill, 2 bid reject, 3 ask reject) for the strategy;
+    dropped when the ring is full.  Returns the new tail."""
+    if rep_tail - rep_head < _REPORTS:
+        j = rep_tail % _REPORTS
+        rep_ts[j] = ts
+        rep_qty[j] = qty
+        rep_kind[j] = kind
+        return rep_tail + 1
+    return rep_tail
+
+
 @njit(cache=True)
 def run_mm_1d(events, target_ts, target_qty, cfg, out_fills, out_states):
     n = events.shape[0]
@@ -115,22 +128,18 @@ def run_mm_1d(events, target_ts, target_qty, cfg, out_fills, out_states):
                     if ex_ask_px == ex_ask_px and b_px >= ex_ask_px:
                         if cfg.post_only != 0:
                             b_qty = 0.0
-                            if rep_tail - rep_head < _REPORTS:
-                                rep_ts[rep_tail % _REPORTS] = t_rep + cfg.response_latency_ns
-                                rep_qty[rep_tail % _REPORTS] = 0.0
-                                rep_kind[rep_tail % _REPORTS] = 2
-                                rep_tail += 1
+                            rep_tail = _push_report(
+                                rep_ts, rep_qty, rep_kind, rep_head, rep_tail, t_rep + cfg.response_latency_ns, 0.0, 2
+                            )
                         else:
                             take = min(b_qty, ex_ask_qty)
                             fee = take * ex_ask_px * cfg.taker_fee
                             position += take
                             cash -= take * ex_ask_px + fee
                             n_fills = _record_fill(out_fills, n_fills, t_rep, 1, ex_ask_px, take, fee, 0)
-                            if rep_tail - rep_head < _REPORTS:
-                                rep_ts[rep_tail % _REPORTS] = t_rep + cfg.response_latency_ns
-                                rep_qty[rep_tail % _REPORTS] = take
-                                rep_kind[rep_tail % _REPORTS] = 0
-                                rep_tail += 1
+                            rep_tail = _push_report(
+                                rep_ts, rep_qty, rep_kind, rep_head, rep_tail, t_rep + cfg.response_latency_ns, take, 0
+                            )
                             b_qty -= take
                             b_queue = 0.0
                     elif ex_bid_px == ex_bid_px and b_px == ex_bid_px:
@@ -147,22 +156,18 @@ def run_mm_1d(events, target_ts, target_qty, cfg, out_fills, out_states):
                     if ex_bid_px == ex_bid_px and a_px <= ex_bid_px:
                         if cfg.post_only != 0:
                             a_qty = 0.0
-                            if rep_tail - rep_head < _REPORTS:
-                                rep_ts[rep_tail % _REPORTS] = t_rep + cfg.response_latency_ns
-                                rep_qty[rep_tail % _REPORTS] = 0.0
-                                rep_kind[rep_tail % _REPORTS] = 3
-                                rep_tail += 1
+                            rep_tail = _push_report(
+                                rep_ts, rep_qty, rep_kind, rep_head, rep_tail, t_rep + cfg.response_latency_ns, 0.0, 3
+                            )
                         else:
                             take = min(a_qty, ex_bid_qty)
                             fee = take * ex_bid_px * cfg.taker_fee
                             position -= take
                             cash += take * ex_bid_px - fee
                             n_fills = _record_fill(out_fills, n_fills, t_rep, -1, ex_bid_px, take, fee, 0)
-                            if rep_tail - rep_head < _REPORTS:
-                                rep_ts[rep_tail % _REPORTS] = t_rep + cfg.response_latency_ns
-                                rep_qty[rep_tail % _REPORTS] = take
-                                rep_kind[rep_tail % _REPORTS] = 1
-                                rep_tail += 1
+                            rep_tail = _push_report(
+                                rep_ts, rep_qty, rep_kind, rep_head, rep_tail, t_rep + cfg.response_latency_ns, take, 1
+                            )
                             a_qty -= take
                             a_queue = 0.0
                     elif ex_ask_px == ex_ask_px and a_px == ex_ask_px:
@@ -225,11 +230,9 @@ def run_mm_1d(events, target_ts, target_qty, cfg, out_fills, out_states):
                     if b_qty < 1e-12:
                         b_qty = 0.0
                     n_fills = _record_fill(out_fills, n_fills, ev.exch_ts, 1, b_px, fill_b, fee, 1)
-                    if rep_tail - rep_head < _REPORTS:
-                        rep_ts[rep_tail % _REPORTS] = ev.exch_ts + cfg.response_latency_ns
-                        rep_qty[rep_tail % _REPORTS] = fill_b
-                        rep_kind[rep_tail % _REPORTS] = 0
-                        rep_tail += 1
+                    rep_tail = _push_report(
+                        rep_ts, rep_qty, rep_kind, rep_head, rep_tail, ev.exch_ts + cfg.response_latency_ns, fill_b, 0
+                    )
             if fill_a > 0.0:
                 fill_a = math.floor(fill_a / lot + 1e-9) * lot if lot > 0.0 else fill_a
                 if fill_a > 0.0:
@@ -240,11 +243,9 @@ def run_mm_1d(events, target_ts, target_qty, cfg, out_fills, out_states):
                     if a_qty < 1e-12:
                         a_qty = 0.0
                     n_fills = _record_fill(out_fills, n_fills, ev.exch_ts, -1, a_px, fill_a, fee, 1)
-                    if rep_tail - rep_head < _REPORTS:
-                        rep_ts[rep_tail % _REPORTS] = ev.exch_ts + cfg.response_latency_ns
-                        rep_qty[rep_tail % _REPORTS] = fill_a
-                        rep_kind[rep_tail % _REPORTS] = 1
-                        rep_tail += 1
+                    rep_tail = _push_report(
+                        rep_ts, rep_qty, rep_kind, rep_head, rep_tail, ev.exch_ts + cfg.response_latency_ns, fill_a, 1
+                    )
             continue
 
         # ---- the strategy sees an event on the local clock
