@@ -44,6 +44,9 @@ def test_pnl_parts_sum_to_total():
     parts = sum(sign * b[name][1:] for name, sign in PNL_PARTS)
     np.testing.assert_allclose(step, parts, rtol=0, atol=1e-6)
     assert res.summary["rebalances"] > 5 and np.any(b["hedge_position"] != 0)
+    turnover = np.abs(np.diff(b["hedge_position"], prepend=0.0)).sum()
+    assert res.summary["hedge_turnover"] == pytest.approx(turnover, rel=1e-12)
+    assert res.summary["hedge_trades"] == np.count_nonzero(np.diff(b["hedge_position"], prepend=0.0))
     # LVR is a loss: non-negative on every bar (V is concave in the price)
     assert b["lvr"].min() > -1e-6
 

@@ -19,7 +19,7 @@ from .enums import (
     LPBacktestConfig,
     MMConfig,
 )
-from .lp import LazyBars, LPResult, expand_bars, pnl_decomposition, run_lp_backtest, summarize_lp
+from .lp import LazyBars, LPResult, expand_bars, pnl_decomposition, run_lp_backtest
 from .mm import MMResult, check_events, run_mm_backtest, summarize_mm
 from .sweep import RESULT_FIELDS, sweep_lp_backtest
 from .sweep_nb import SWEEP_FIELDS
@@ -51,7 +51,6 @@ __all__ = [
     "pnl_decomposition",
     "run_lp_backtest",
     "run_mm_backtest",
-    "summarize_lp",
     "summarize_mm",
     "sweep_lp_backtest",
 ]

@@ -17,7 +17,7 @@ from .enums import (
     REBALANCE_DTYPE,
     LPBacktestConfig,
 )
-from .lp_nb import N_STATS, expand_bars_range_1d, lp_summary_1d, run_lp_1d
+from .lp_nb import N_STATS, expand_bars_range_1d, pnl_parts_1d, run_lp_1d
 
 
 class LPResult(NamedTuple):
@@ -158,8 +158,6 @@ def run_lp_backtest(
     rebalances, hedges = rebalances[:n_rb], hedges[:n_h]
     bars = expand_bars(core, rebalances, hedges, sigma, p, fr) if full else None
     summary = stats_summary(stats, config)
-    if full:
-        summary["hedge_turnover"] = float(np.abs(np.diff(bars["hedge_position"])).sum())
     return LPResult(bars, summary, core, rebalances, hedges, sigma)
 
 
@@ -229,40 +227,10 @@ class LazyBars:
 
 def pnl_decomposition(bars: np.ndarray) -> dict:
     """Cumulative parts of the PnL (costs as negative contributions) and their total."""
-    parts, *_ = lp_summary_1d(bars, max(1, bars.size))
+    parts = pnl_parts_1d(bars)
     out = {name: float(v) for (name, _), v in zip(PNL_PARTS, parts, strict=True)}
     out["total"] = float(parts.sum())
     return out
-
-
-def summarize_lp(
-    bars: np.ndarray, price: np.ndarray, config: LPBacktestConfig, bars_per_year: float = 525_600.0
-) -> dict:
-    """Figures of a run: PnL decomposition, return, daily Sharpe, drawdown, activity."""
-    daily = max(1, int(round(bars_per_year / 365.0)))
-    parts, dd, ddf, inside, d_sum, d_sq, d_n = lp_summary_1d(bars, daily)
-    decomposition = {name: float(v) for (name, _), v in zip(PNL_PARTS, parts, strict=True)}
-    decomposition["total"] = float(parts.sum())
-    sharpe = 0.0
-    if d_n > 1:
-        mean = d_sum / d_n
-        var = max(d_sq / d_n - mean * mean, 0.0)
-        sharpe = float(mean / math.sqrt(var) * math.sqrt(365.0)) if var > 0 else 0.0
-    final = float(bars["equity"][-1])
-    return {
-        "bars": int(bars.size),
-        "final_equity": final,
-        "total_pnl": final - config.budget,
-        "return": final / config.budget - 1.0,
-        "sharpe_daily_annualised": sharpe,
-        "max_drawdown": float(dd),
-        "max_drawdown_frac": float(ddf),
-        "rebalances": int(np.count_nonzero(bars["reason"][1:])),
-        "lvr": float(bars["lvr"].sum()),
-        "time_in_range": float(inside) / bars.size,
-        "hedge_turnover": float(np.abs(np.diff(bars["hedge_position"])).sum()),
-        "decomposition": decomposition,
-    }
 
 
 def stats_summary(stats: np.ndarray, config: LPBacktestConfig) -> dict:
@@ -292,6 +260,7 @@ def stats_summary(stats: np.ndarray, config: LPBacktestConfig) -> dict:
         "max_drawdown_frac": float(stats[k.STAT_MAX_DRAWDOWN_FRAC]),
         "rebalances": int(stats[k.STAT_REBALANCES]) - 1,  # the opening is not a rebalance
         "hedge_trades": int(stats[k.STAT_HEDGE_TRADES]),
+        "hedge_turnover": float(stats[k.STAT_HEDGE_TURNOVER]),
         "lvr": float(stats[k.STAT_LVR]),
         "bars_in_range": int(stats[k.STAT_BARS_IN_RANGE]),
         "decomposition": decomposition,

@@ -106,7 +106,8 @@ STAT_BARS_IN_RANGE = 14
 STAT_DAILY_RET_SUM = 15
 STAT_DAILY_RET_SQ = 16
 STAT_DAILY_N = 17
-N_STATS = 18
+STAT_HEDGE_TURNOVER = 18
+N_STATS = 19
 
 
 @njit(cache=True)
@@ -133,6 +134,7 @@ def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts
     s_hpnl = 0.0
     s_fund = 0.0
     s_hcost = 0.0
+    s_turnover = 0.0
     s_lvr = 0.0
     peak = cfg.budget
     max_dd = 0.0
@@ -261,6 +263,7 @@ def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts
             h += order
             hedge_cash -= hedge_cost
             s_hcost += hedge_cost
+            s_turnover += abs(order)
             if n_h < cap_h:
                 hv = out_hedges[n_h]
                 hv.bar = i
@@ -316,13 +319,8 @@ def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts
     st[STAT_DAILY_RET_SUM] = d_sum
     st[STAT_DAILY_RET_SQ] = d_sq
     st[STAT_DAILY_N] = d_n
+    st[STAT_HEDGE_TURNOVER] = s_turnover
     return n, n_rb, n_h
-
-
-@njit(cache=True)
-def expand_bars_1d(core, rebalances, hedges, sigma, price, funding, out):
-    """Fill the full per-bar record (``LP_BAR_DTYPE``) of every bar; see ``expand_bars_range_1d``."""
-    return expand_bars_range_1d(core, rebalances, hedges, sigma, price, funding, 0, out)
 
 
 @njit(cache=True)
@@ -401,20 +399,10 @@ def expand_bars_range_1d(core, rebalances, hedges, sigma, price, funding, start,
 
 
 @njit(cache=True)
-def lp_summary_1d(bars, bars_per_day):
-    """(sum of each PnL part in PNL_PARTS order, max drawdown, max drawdown fraction,
-    bars with both tokens held, daily-return mean, daily-return std, n daily returns)."""
-    n = bars.shape[0]
+def pnl_parts_1d(bars):
+    """Sums of the PnL parts of full bar records, in ``PNL_PARTS`` order (costs negative)."""
     parts = np.zeros(8)
-    peak = -np.inf
-    dd = 0.0
-    ddf = 0.0
-    inside = 0
-    d_sum = 0.0
-    d_sq = 0.0
-    d_n = 0
-    last_eq = bars[0].equity
-    for i in range(n):
+    for i in range(bars.shape[0]):
         b = bars[i]
         parts[0] += b.fees
         parts[1] += b.hodl
@@ -424,19 +412,4 @@ def lp_summary_1d(bars, bars_per_day):
         parts[5] += b.hedge_pnl
         parts[6] += b.funding
         parts[7] -= b.hedge_cost
-        eq = b.equity
-        if eq > peak:
-            peak = eq
-        if peak - eq > dd:
-            dd = peak - eq
-        if peak > 0.0 and (peak - eq) / peak > ddf:
-            ddf = (peak - eq) / peak
-        if b.amount0 > 0.0 and b.amount1 > 0.0:
-            inside += 1
-        if i > 0 and i % bars_per_day == 0:
-            r = eq / last_eq - 1.0
-            d_sum += r
-            d_sq += r * r
-            d_n += 1
-            last_eq = eq
-    return parts, dd, ddf, inside, d_sum, d_sq, d_n
+    return parts

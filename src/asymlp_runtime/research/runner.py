@@ -25,7 +25,6 @@ def summarize(
 ) -> dict[str, Any]:
     """The core's summary of a run (``run_lp_backtest(...).summary``) plus figures for reports."""
     n = int(bars.size)
-    hedge = bars["hedge_position"]
     weeks = n * market.bar_seconds / (7 * 86_400.0)
     width = (bars["tick_upper"] - bars["tick_lower"]).astype(np.float64)
     return {
@@ -46,7 +45,7 @@ def summarize(
         "hedge_trades": core["hedge_trades"],
         "time_in_range": core["bars_in_range"] / n,
         "lvr": core["lvr"],
-        "hedge_turnover": float(np.abs(np.diff(hedge)).sum()) + (abs(float(hedge[0])) if n else 0.0),
+        "hedge_turnover": core["hedge_turnover"],
         "median_width_ticks": float(np.median(width)),
         "median_width_pct": float((1.0001 ** np.median(width) - 1.0) * 100.0),
         "decomposition": core["decomposition"],
