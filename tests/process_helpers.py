@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -115,3 +116,38 @@ max_loss = {max_loss}
 stale_quote_age_s = {stale_s}
 min_order_qty = 0.001
 """
+
+
+class StreamObserver:
+    """Subscribes to bus streams in a thread of its own and hands each message to ``handle``.
+
+    ``endpoints``: name -> (endpoint, topic prefixes, the socket's message union).
+    """
+
+    def __init__(self, endpoints: dict, handle, poll_s: float = 0.01) -> None:  # noqa: ANN001
+        self.endpoints = endpoints
+        self._handle = handle
+        self._poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    async def _main(self) -> None:
+        from asymlp_runtime.bus import Subscriber
+
+        subs = {k: Subscriber(ep, topics, tp) for k, (ep, topics, tp) in self.endpoints.items()}
+        try:
+            while not self._stop.is_set():
+                for sub in subs.values():
+                    delivery = await sub.recv(timeout_s=self._poll_s)
+                    if delivery is not None:
+                        self._handle(delivery.message)
+        finally:
+            for sub in subs.values():
+                sub.close()

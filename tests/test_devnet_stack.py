@@ -10,22 +10,19 @@ as ``report.json``/``report.txt`` in the run directory.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from tests.process_helpers import free_ports
+from tests.process_helpers import StreamObserver, free_ports
 
 from asymlp_runtime import messages as m
-from asymlp_runtime.bus import Subscriber
 from asymlp_runtime.config import load_config
 from asymlp_runtime.journal import Journal, LpActionEndRecord, LpActionRecord, TxReceiptRecord
 from asymlp_runtime.lp.run_report import report_for_config_dir
@@ -72,47 +69,26 @@ def _all_ok(root: Path) -> bool:
     return len(procs) == len(NAMES) and all(p["status"] == "ok" for p in procs.values())
 
 
-class _Observer:
+class _Observer(StreamObserver):
     """Risk and LP streams, in a thread of its own."""
 
     def __init__(self, config_dir: Path) -> None:
         lp = load_config(config_dir / "lp_manager.toml").publishers["lp"]
         risk = load_config(config_dir / "trader.toml").publishers["risk"]
-        self.endpoints = {
-            "lp": (lp, ("inventory.", "lp_action."), m.LpStream),
-            "risk": (risk, ("risk.",), m.RiskStream),
-        }
         self.inventory: list[m.InventoryDelta] = []
         self.actions: list[m.LpAction] = []
         self.risk: list[tuple[float, m.RiskState]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        endpoints = {"lp": (lp, ("inventory.", "lp_action."), m.LpStream), "risk": (risk, ("risk.",), m.RiskStream)}
+        super().__init__(endpoints, self._record, poll_s=0.02)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    async def _main(self) -> None:
-        subs = {k: Subscriber(ep, topics, tp) for k, (ep, topics, tp) in self.endpoints.items()}
-        try:
-            while not self._stop.is_set():
-                for sub in subs.values():
-                    d = await sub.recv(timeout_s=0.02)
-                    if d is None:
-                        continue
-                    match d.message:
-                        case m.InventoryDelta() as msg:
-                            self.inventory.append(msg)
-                        case m.LpAction() as msg:
-                            self.actions.append(msg)
-                        case m.RiskState() as msg:
-                            self.risk.append((time.monotonic(), msg))
-        finally:
-            for sub in subs.values():
-                sub.close()
+    def _record(self, msg: m.Message) -> None:
+        match msg:
+            case m.InventoryDelta():
+                self.inventory.append(msg)
+            case m.LpAction():
+                self.actions.append(msg)
+            case m.RiskState():
+                self.risk.append((time.monotonic(), msg))
 
 
 def test_devnet_stack_earns_fees_rebalances_hedges_and_reports(tmp_path):

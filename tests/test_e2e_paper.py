@@ -9,23 +9,20 @@ supervisor's status file, ``asymlp status``, the journals and the paper venue's 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tests.process_helpers import free_ports
+from tests.process_helpers import StreamObserver, free_ports
 
 from asymlp_runtime import messages as m
-from asymlp_runtime.bus import Subscriber
 from asymlp_runtime.config import load_config
 from asymlp_runtime.journal import (
     FillRecord,
@@ -104,53 +101,34 @@ def _all_ok(root: Path) -> bool:
     return len(procs) == len(ORDER) and all(p["status"] == "ok" for p in procs.values())
 
 
-class _Observer:
+class _Observer(StreamObserver):
     """Subscribes to the lp, risk, account and reports streams in a thread of its own."""
 
     def __init__(self, run: StackRun) -> None:
         self.run = run
         cfg = {n: load_config(run.config_dir / f"{n}.toml") for n in ORDER}
-        self.endpoints = {
+        endpoints = {
             "lp": (cfg["lp_manager"].publishers["lp"], ("inventory.", "lp_action."), m.LpStream),
             "risk": (cfg["trader"].publishers["risk"], ("risk.",), m.RiskStream),
             "account": (cfg["position_server_binance"].publishers["account"], ("position.",), m.Account),
             "reports": (cfg["trading_engine_binance"].publishers["reports"], ("fill.",), m.Reports),
         }
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        super().__init__(endpoints, self._record, poll_s=0.01)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    async def _main(self) -> None:
-        subs = {k: Subscriber(ep, topics, tp) for k, (ep, topics, tp) in self.endpoints.items()}
-        try:
-            while not self._stop.is_set():
-                for sub in subs.values():
-                    delivery = await sub.recv(timeout_s=0.01)
-                    if delivery is None:
-                        continue
-                    msg = delivery.message
-                    match msg:
-                        case m.InventoryDelta():
-                            self.run.inventory.append(msg)
-                            self.run.inventory_t.append(time.monotonic())
-                        case m.LpAction():
-                            self.run.actions.append(msg)
-                        case m.RiskState():
-                            self.run.risk.append((time.monotonic(), msg))
-                        case m.Position():
-                            self.run.positions.append(msg)
-                            self.run.positions_t.append(time.monotonic())
-                        case m.Fill():
-                            self.run.fills.append(msg)
-        finally:
-            for sub in subs.values():
-                sub.close()
+    def _record(self, msg: m.Message) -> None:
+        match msg:
+            case m.InventoryDelta():
+                self.run.inventory.append(msg)
+                self.run.inventory_t.append(time.monotonic())
+            case m.LpAction():
+                self.run.actions.append(msg)
+            case m.RiskState():
+                self.run.risk.append((time.monotonic(), msg))
+            case m.Position():
+                self.run.positions.append(msg)
+                self.run.positions_t.append(time.monotonic())
+            case m.Fill():
+                self.run.fills.append(msg)
 
 
 def _asymlp(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
