@@ -2,7 +2,9 @@
 
 - LP year: the full-strategy kernel on one year of one-minute bars vs a bare Numba loop over
   the same arrays (fees and IL of a daily re-centred range) and vs the pure-Python reference
-  (``tests/naive_lp.py`` with the strategy run as plain Python, extrapolated from 3,000 bars);
+  (``tests/naive_lp.py`` with the strategy run as plain Python, extrapolated from 3,000 bars),
+  with the bundled ``config/backtest.toml`` strategy and with the library's defaults (whose
+  0.1-token0 hedge band trades on almost every bar);
 - the end-to-end API call (validation, kernel, full per-bar rows, summary);
 - a 1,000-set parameter sweep over the year on the local cores;
 - the market-making backtester's events per second with queue and latency models on, vs a
@@ -32,7 +34,7 @@ from asymlp_core.backtest import (
     sweep_lp_backtest,
 )
 from asymlp_core.backtest.lp import check_backtest_config, check_strategy_params
-from asymlp_core.backtest.lp_nb import N_STATS, run_lp_1d
+from asymlp_core.backtest.lp_nb import N_STATS, STAT_HEDGE_TRADES, STAT_REBALANCES, run_lp_1d
 from asymlp_core.strategy import LPStrategyParams
 from asymlp_core.synthetic import default_market, gbm_jump_regime, mm_events
 
@@ -46,28 +48,39 @@ FUNDING = 0.0001 / 480
 
 _PURE_PYTHON = """
 import sys, time, math
+sys.path.insert(0, {bench!r})
 sys.path.insert(0, {tests!r})
 from asymlp_core.synthetic import default_market
-from asymlp_core.backtest.lp import check_backtest_config, check_strategy_params
-from asymlp_core.backtest import LPBacktestConfig
-from asymlp_core.strategy import LPStrategyParams
+from bench_backtest import strategy_inputs
 from naive_lp import naive_lp_backtest
 m = default_market(3000)
-p = check_strategy_params(LPStrategyParams(raw_per_human=1e-12))
-c = check_backtest_config(LPBacktestConfig())
+p, c, pool, funding = strategy_inputs({which!r})
 t = time.perf_counter()
-naive_lp_backtest(m.price, m.volume1, {funding!r}, {pool!r}, p, c)
+naive_lp_backtest(m.price, m.volume1, funding, pool, p, c)
 print((time.perf_counter() - t) / 3000)
 """
 
 
-def _pure_python_seconds_per_bar() -> float:
+def strategy_inputs(which: str):
+    """(params, config, pool liquidity, funding per bar) of the benchmarked strategy: the bundled
+    ``config/backtest.toml`` (what ``asymlp backtest`` runs) or the library's defaults."""
+    if which == "bundled":
+        from asymlp_runtime.research.config import load_backtest_config, to_core
+
+        core = to_core(load_backtest_config(pathlib.Path(__file__).parents[1] / "config" / "backtest.toml"))
+        return core.params, core.config, core.pool_liquidity, core.funding_per_bar
+    params = check_strategy_params(LPStrategyParams(raw_per_human=1e-12))
+    return params, check_backtest_config(LPBacktestConfig()), POOL_L, FUNDING
+
+
+def _pure_python_seconds_per_bar(which: str) -> float:
     """The reference backtester with every function, the strategy's included, run as plain
     Python (``NUMBA_DISABLE_JIT=1`` in a child process), per bar."""
     import os
     import subprocess
 
-    code = _PURE_PYTHON.format(tests=str(pathlib.Path(__file__).parents[1] / "tests"), funding=FUNDING, pool=POOL_L)
+    here = pathlib.Path(__file__).parent
+    code = _PURE_PYTHON.format(bench=str(here), tests=str(here.parent / "tests"), which=which)
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -92,12 +105,13 @@ def _params():
     return check_strategy_params(LPStrategyParams(raw_per_human=1e-12)), check_backtest_config(LPBacktestConfig())
 
 
-def test_lp_year_full_strategy_vs_bare_loop_and_python(benchmark, year):
-    params, cfg = _params()
+@pytest.mark.parametrize("which", ["bundled", "library_defaults"])
+def test_lp_year_full_strategy_vs_bare_loop_and_python(benchmark, year, which):
+    params, cfg, pool_l, funding = strategy_inputs(which)
     n = year.price.size
     out, sigma = np.empty(n, LP_CORE_DTYPE), np.empty(n)
-    rb, hd, stats = np.empty(n // 4, REBALANCE_DTYPE), np.empty(n // 2, HEDGE_TRADE_DTYPE), np.empty(N_STATS)
-    fund, pl = np.array([FUNDING]), np.array([POOL_L])
+    rb, hd, stats = np.empty(n // 4, REBALANCE_DTYPE), np.empty(n, HEDGE_TRADE_DTYPE), np.empty(N_STATS)
+    fund, pl = np.array([funding]), np.array([pool_l])
 
     def kernel():
         return run_lp_1d(year.price, year.volume1, fund, pl, params, cfg, out, sigma, rb, hd, stats)
@@ -105,12 +119,15 @@ def test_lp_year_full_strategy_vs_bare_loop_and_python(benchmark, year):
     ref_out = np.empty((n, 3))
     t_bare = best_of(lambda: bare_daily_recentred_range_1d(year.price, year.volume1, POOL_L, 0.003, 1e5, 0.03,
                                                              1440, ref_out))
-    t_python = _pure_python_seconds_per_bar() * n
-    t_api = best_of(lambda: run_lp_backtest(year.price, year.volume1, POOL_L, params, cfg, funding=FUNDING), 3)
-    benchmark.pedantic(kernel, rounds=7, warmup_rounds=1)
+    t_python = _pure_python_seconds_per_bar(which) * n
+    t_api = best_of(lambda: run_lp_backtest(year.price, year.volume1, pool_l, params, cfg, funding=funding), 3)
+    benchmark.pedantic(kernel, rounds=9, warmup_rounds=1)
     t_kernel = benchmark.stats.stats.min
     info = {
+        "strategy": which,
         "bars": n,
+        "rebalances": int(stats[STAT_REBALANCES]),
+        "hedge_trades": int(stats[STAT_HEDGE_TRADES]),
         "kernel_ms": t_kernel * 1e3,
         "bare_loop_ms": t_bare * 1e3,
         "ratio_vs_bare_loop": t_kernel / t_bare,

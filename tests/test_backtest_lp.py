@@ -54,13 +54,38 @@ def test_pnl_parts_sum_to_total():
 @pytest.mark.parametrize("params", [ACTIVE, ACTIVE._replace(model=QUOTE_GLFT, k=200.0, A=50.0),
                                     ACTIVE._replace(hedge=0), NO_REBALANCE])
 def test_kernel_matches_naive_python_reference(params):
-    price, volume = market(3_000, 7)
+    price, volume = market(5_000, 7)  # crosses a block of the kernel's market pass
     res = run_lp_backtest(price, volume, POOL_L, params, CFG, funding=2e-6)
     ref = naive_lp_backtest(price, volume, 2e-6, POOL_L, params, CFG)
     for name in LP_BAR_DTYPE.names:
         got = res.bars[name]
         want = np.array([r[name] for r in ref])
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize("n", [1, 4095, 4096, 2 * 4096 + 17])
+def test_blocked_market_pass_equals_one_whole_pass_bit_for_bit(n):
+    from asymlp_core.backtest import HEDGE_TRADE_DTYPE, LP_CORE_DTYPE, REBALANCE_DTYPE
+    from asymlp_core.backtest.lp_nb import MARKET_BLOCK, N_STATS, market_pass_1d, run_lp_1d, run_lp_core
+
+    assert MARKET_BLOCK == 4096
+    price, volume = market(n, 11)
+    fund, pl = np.array([2e-6]), np.array([POOL_L])
+    runs = []
+    for whole in (False, True):
+        out, sigma = np.zeros(n, LP_CORE_DTYPE), np.zeros(n)
+        rb, hd, stats = np.zeros(n, REBALANCE_DTYPE), np.zeros(n, HEDGE_TRADE_DTYPE), np.zeros(N_STATS)
+        if whole:
+            ticks, sq, isq = np.empty(n), np.empty(n), np.empty(n)
+            market_pass_1d(price, CFG.sigma0, CFG.ewma_lambda, ticks, sq, isq, sigma)
+            counts = run_lp_core(price, volume, fund, pl, ticks, sq, isq, sigma, ACTIVE, CFG, out, rb, hd, stats)
+        else:
+            counts = run_lp_1d(price, volume, fund, pl, ACTIVE, CFG, out, sigma, rb, hd, stats)
+        runs.append((counts, out, sigma, rb, hd, stats))
+    (c_a, *arrays_a), (c_b, *arrays_b) = runs
+    assert c_a == c_b
+    for a, b in zip(arrays_a, arrays_b, strict=True):
+        assert a.tobytes() == b.tobytes()
 
 
 def test_without_rebalance_or_hedge_the_value_is_the_exact_tier_position():

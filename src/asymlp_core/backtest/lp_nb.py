@@ -52,39 +52,48 @@ def _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb):
     return liq * (inv_s - inv_sb), liq * (s - sa)
 
 
+@njit(cache=True, inline="always")
+def _market_block(price, start, stop, var, lam, out_tick, out_sqrt, out_inv_sqrt, out_sigma):
+    """Market pass of bars ``start .. stop``: row ``i - start`` of ``out_tick``/``out_sqrt``/
+    ``out_inv_sqrt``, row ``i`` of ``out_sigma``; ``var`` is the EWMA variance before bar
+    ``start`` (returned after bar ``stop - 1``)."""
+    t_prev = math.log(price[start - 1]) * _INV_LN if start > 0 else 0.0
+    for i in range(start, stop):
+        p = price[i]
+        t = math.log(p) * _INV_LN
+        out_tick[i - start] = t
+        sq = math.sqrt(p)
+        out_sqrt[i - start] = sq
+        out_inv_sqrt[i - start] = 1.0 / sq
+        if i > 0 and lam > 0.0:
+            ret = (t - t_prev) * LN_TICK_BASE
+            var = lam * var + (1.0 - lam) * ret * ret
+        out_sigma[i] = math.sqrt(var)
+        t_prev = t
+    return var
+
+
 @njit(cache=True)
 def market_pass_1d(price, sigma0, lam, out_tick, out_sqrt, out_inv_sqrt, out_sigma):
     """First pass, independent per bar (so it pipelines): fractional tick of each price,
     its square root and reciprocal, and the EWMA volatility of log returns known before the
     bar's decision."""
     n = price.shape[0]
-    var = sigma0 * sigma0
-    t_prev = 0.0
-    for i in range(n):
-        p = price[i]
-        t = math.log(p) * _INV_LN
-        out_tick[i] = t
-        sq = math.sqrt(p)
-        out_sqrt[i] = sq
-        out_inv_sqrt[i] = 1.0 / sq
-        if i > 0 and lam > 0.0:
-            ret = (t - t_prev) * LN_TICK_BASE
-            var = lam * var + (1.0 - lam) * ret * ret
-        out_sigma[i] = math.sqrt(var)
-        t_prev = t
+    _market_block(price, 0, n, sigma0 * sigma0, lam, out_tick, out_sqrt, out_inv_sqrt, out_sigma)
     return n
+
+
+#: Bars per block of the market pass inside :func:`run_lp_1d` (three float64 buffers of this
+#: length stay in the L2 cache, and are allocated once per run).
+MARKET_BLOCK = 4096
 
 
 @njit(cache=True)
 def run_lp_1d(price, volume1, funding, pool_liquidity, params, cfg, out, out_sigma, out_rebalances, out_hedges,
               out_stats):
-    n = price.shape[0]
-    ticks = np.empty(n)
-    sqrts = np.empty(n)
-    inv_sqrts = np.empty(n)
-    market_pass_1d(price, cfg.sigma0, cfg.ewma_lambda, ticks, sqrts, inv_sqrts, out_sigma)
-    return run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts, out_sigma, params, cfg,
-                       out, out_rebalances, out_hedges, out_stats)
+    no_market = np.empty(0)
+    return run_lp_core(price, volume1, funding, pool_liquidity, no_market, no_market, no_market, out_sigma, params,
+                       cfg, out, out_rebalances, out_hedges, out_stats)
 
 
 #: Layout of ``out_stats`` (floats): the running sums and extremes a sweep ranks by.
@@ -165,141 +174,155 @@ def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts
     hedge_cash = 0.0
     h = 0.0
     p_prev = price[0]
-    t_prev = ticks[0]
-    for i in range(n):
-        p = price[i]
-        t_now = ticks[i]
-        dp = p - p_prev
-        s = sqrts[i]
-        inv_s = inv_sqrts[i]
-        sigma = sigmas[i]
+    # market arrays: given whole (a sweep shares one pass), or computed a block at a time here
+    blocked = ticks.shape[0] != n
+    block = MARKET_BLOCK if blocked else max(n, 1)
+    if blocked:
+        ticks = np.empty(block)
+        sqrts = np.empty(block)
+        inv_sqrts = np.empty(block)
+    var = cfg.sigma0 * cfg.sigma0
+    t_prev = math.log(p_prev) * _INV_LN if blocked else ticks[0]
+    for b0 in range(0, n, block):
+        b1 = min(n, b0 + block)
+        off = 0
+        if blocked:
+            var = _market_block(price, b0, b1, var, cfg.ewma_lambda, ticks, sqrts, inv_sqrts, sigmas)
+            off = b0
+        for i in range(b0, b1):
+            p = price[i]
+            t_now = ticks[i - off]
+            dp = p - p_prev
+            s = sqrts[i - off]
+            inv_s = inv_sqrts[i - off]
+            sigma = sigmas[i]
 
-        fees = 0.0
-        il = 0.0
-        if state.is_open != 0:
-            x_prev = x
-            x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
-            new_value = x * p + y
-            dv = new_value - value
-            hodl = x_open * dp
-            il = dv - hodl
-            s_hodl += hodl
-            s_il += il
-            s_lvr += x_prev * dp - dv
-            value = new_value
-            # fraction of the bar's log path inside the range
-            lo_t = min(t_prev, t_now)
-            hi_t = max(t_prev, t_now)
-            if lo_t >= t_lo and hi_t < t_hi:
-                frac = 1.0
-            elif hi_t <= t_lo or lo_t >= t_hi:
-                frac = 0.0
-            elif hi_t > lo_t:
-                frac = (min(hi_t, t_hi) - max(lo_t, t_lo)) / (hi_t - lo_t)
-            else:
-                frac = 1.0 if t_lo <= t_now < t_hi else 0.0
-            if npl > 1:
-                share = liq / (liq + pool_liquidity[i])
-            fees = cfg.fee * volume1[i] * share * frac
-            fee_cash += fees
-            s_fees += fees
-            if frac > 0.0:
-                in_range += 1
-        hedge_pnl = h * dp
-        fund = -h * p_prev * funding[i if nf > 1 else 0] if i > 0 else 0.0
-        hedge_cash += hedge_pnl + fund
-        s_hpnl += hedge_pnl
-        s_fund += fund
+            fees = 0.0
+            il = 0.0
+            if state.is_open != 0:
+                x_prev = x
+                x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
+                new_value = x * p + y
+                dv = new_value - value
+                hodl = x_open * dp
+                il = dv - hodl
+                s_hodl += hodl
+                s_il += il
+                s_lvr += x_prev * dp - dv
+                value = new_value
+                # fraction of the bar's log path inside the range
+                lo_t = min(t_prev, t_now)
+                hi_t = max(t_prev, t_now)
+                if lo_t >= t_lo and hi_t < t_hi:
+                    frac = 1.0
+                elif hi_t <= t_lo or lo_t >= t_hi:
+                    frac = 0.0
+                elif hi_t > lo_t:
+                    frac = (min(hi_t, t_hi) - max(lo_t, t_lo)) / (hi_t - lo_t)
+                else:
+                    frac = 1.0 if t_lo <= t_now < t_hi else 0.0
+                if npl > 1:
+                    share = liq / (liq + pool_liquidity[i])
+                fees = cfg.fee * volume1[i] * share * frac
+                fee_cash += fees
+                s_fees += fees
+                if frac > 0.0:
+                    in_range += 1
+            hedge_pnl = h * dp
+            fund = -h * p_prev * funding[i if nf > 1 else 0] if i > 0 else 0.0
+            hedge_cash += hedge_pnl + fund
+            s_hpnl += hedge_pnl
+            s_fund += fund
 
-        # ---- the strategy's decision (shared with the live process)
-        state, reason, r = lp_decide_prepared(
-            state, float(i), p, t_now + prep.raw_tick_offset, sigma, x, y, h, params, prep
-        )
-        if reason != 0:
-            value_before = value
-            budget = value
-            compounded = 0.0
-            if cfg.compound_fees != 0:
-                compounded = fee_cash
-                budget += fee_cash
-                fee_cash = 0.0
-            sa = math.exp(0.5 * state.tick_lower * LN_TICK_BASE - half_ln_raw)
-            sb = math.exp(0.5 * state.tick_upper * LN_TICK_BASE - half_ln_raw)
-            inv_sa = 1.0 / sa
-            inv_sb = 1.0 / sb
-            t_lo = 2.0 * math.log(sa) * _INV_LN
-            t_hi = 2.0 * math.log(sb) * _INV_LN
-            # value of one unit of liquidity at this price, then the amounts of the new range
-            ux, uy = _amounts(1.0, s, inv_s, sa, sb, inv_sa, inv_sb)
-            unit = ux * p + uy
-            x_target = budget / unit * ux
-            gas = cfg.gas_cost
-            swap_cost = cfg.swap_fee * abs(x_target - x) * p
-            s_gas += gas
-            s_swap += swap_cost
-            budget -= gas + swap_cost
-            liq = budget / unit if budget > 0.0 else 0.0
-            share = liq / (liq + pool_liquidity[0])
-            x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
-            # the new position is worth the budget; value - (gas + swap) + compounded fees
-            value = x * p + y
-            x_open = x
-            if n_rb < cap_rb:
-                ev = out_rebalances[n_rb]
-                ev.bar = i
-                ev.reason = reason
-                ev.tick_lower = state.tick_lower
-                ev.tick_upper = state.tick_upper
-                ev.liquidity = liq
-                ev.value_before = value_before
-                ev.fees_compounded = compounded
-                ev.gas = gas
-                ev.swap_cost = swap_cost
-            n_rb += 1
-        # ---- hedge
-        order = hedge_decide(x, h, params)
-        if order != 0.0:
-            hedge_cost = abs(order) * p * cfg.hedge_fee
-            h += order
-            hedge_cash -= hedge_cost
-            s_hcost += hedge_cost
-            s_turnover += abs(order)
-            if n_h < cap_h:
-                hv = out_hedges[n_h]
-                hv.bar = i
-                hv.qty = order
-                hv.price = p
-                hv.cost = hedge_cost
-            n_h += 1
+            # ---- the strategy's decision (shared with the live process)
+            state, reason, r = lp_decide_prepared(
+                state, float(i), p, t_now + prep.raw_tick_offset, sigma, x, y, h, params, prep
+            )
+            if reason != 0:
+                value_before = value
+                budget = value
+                compounded = 0.0
+                if cfg.compound_fees != 0:
+                    compounded = fee_cash
+                    budget += fee_cash
+                    fee_cash = 0.0
+                sa = math.exp(0.5 * state.tick_lower * LN_TICK_BASE - half_ln_raw)
+                sb = math.exp(0.5 * state.tick_upper * LN_TICK_BASE - half_ln_raw)
+                inv_sa = 1.0 / sa
+                inv_sb = 1.0 / sb
+                t_lo = 2.0 * math.log(sa) * _INV_LN
+                t_hi = 2.0 * math.log(sb) * _INV_LN
+                # value of one unit of liquidity at this price, then the amounts of the new range
+                ux, uy = _amounts(1.0, s, inv_s, sa, sb, inv_sa, inv_sb)
+                unit = ux * p + uy
+                x_target = budget / unit * ux
+                gas = cfg.gas_cost
+                swap_cost = cfg.swap_fee * abs(x_target - x) * p
+                s_gas += gas
+                s_swap += swap_cost
+                budget -= gas + swap_cost
+                liq = budget / unit if budget > 0.0 else 0.0
+                share = liq / (liq + pool_liquidity[0])
+                x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
+                # the new position is worth the budget; value - (gas + swap) + compounded fees
+                value = x * p + y
+                x_open = x
+                if n_rb < cap_rb:
+                    ev = out_rebalances[n_rb]
+                    ev.bar = i
+                    ev.reason = reason
+                    ev.tick_lower = state.tick_lower
+                    ev.tick_upper = state.tick_upper
+                    ev.liquidity = liq
+                    ev.value_before = value_before
+                    ev.fees_compounded = compounded
+                    ev.gas = gas
+                    ev.swap_cost = swap_cost
+                n_rb += 1
+            # ---- hedge
+            order = hedge_decide(x, h, params)
+            if order != 0.0:
+                hedge_cost = abs(order) * p * cfg.hedge_fee
+                h += order
+                hedge_cash -= hedge_cost
+                s_hcost += hedge_cost
+                s_turnover += abs(order)
+                if n_h < cap_h:
+                    hv = out_hedges[n_h]
+                    hv.bar = i
+                    hv.qty = order
+                    hv.price = p
+                    hv.cost = hedge_cost
+                n_h += 1
 
-        equity = value + fee_cash + hedge_cash
-        if equity > peak:
-            peak = equity
-        elif peak - equity > max_dd:
-            max_dd = peak - equity
-            if max_dd / peak > max_ddf:
-                max_ddf = max_dd / peak
-        day_left -= 1
-        if day_left == 0:
-            day_left = bars_per_day
-            r = equity / day_eq - 1.0
-            d_sum += r
-            d_sq += r * r
-            d_n += 1
-            day_eq = equity
-        if i < n_out:
-            row = out[i]
-            row.tick_lower = state.tick_lower
-            row.tick_upper = state.tick_upper
-            row.amount0 = x
-            row.amount1 = y
-            row.lp_value = value
-            row.fees = fees
-            row.il = il
-            row.hedge_position = h
-            row.equity = equity
-        p_prev = p
-        t_prev = t_now
+            equity = value + fee_cash + hedge_cash
+            if equity > peak:
+                peak = equity
+            elif peak - equity > max_dd:
+                max_dd = peak - equity
+                if max_dd / peak > max_ddf:
+                    max_ddf = max_dd / peak
+            day_left -= 1
+            if day_left == 0:
+                day_left = bars_per_day
+                r = equity / day_eq - 1.0
+                d_sum += r
+                d_sq += r * r
+                d_n += 1
+                day_eq = equity
+            if i < n_out:
+                row = out[i]
+                row.tick_lower = state.tick_lower
+                row.tick_upper = state.tick_upper
+                row.amount0 = x
+                row.amount1 = y
+                row.lp_value = value
+                row.fees = fees
+                row.il = il
+                row.hedge_position = h
+                row.equity = equity
+            p_prev = p
+            t_prev = t_now
     st = out_stats
     st[STAT_FINAL_EQUITY] = value + fee_cash + hedge_cash
     st[STAT_FEES] = s_fees
