@@ -194,3 +194,54 @@ def test_lazy_bars_and_chunked_expansion_equal_the_full_record():
         np.testing.assert_array_equal(lazy[name], full.bars[name], err_msg=name)
     blocks = [b for _, b in lazy.chunks(1_234)]
     np.testing.assert_array_equal(np.concatenate(blocks), full.bars)
+
+
+@pytest.mark.parametrize("params", [ACTIVE, ACTIVE._replace(hedge=0), ACTIVE._replace(model=QUOTE_GLFT, A=50.0)])
+def test_replaying_the_backtests_own_actions_gives_its_bars(params):
+    from asymlp_core.backtest import replay_lp_path
+
+    price, volume = market(6_000, 17)
+    cfg = CFG._replace(compound_fees=0)
+    res = run_lp_backtest(price, volume, POOL_L, params, cfg, funding=1e-6)
+    assert res.rebalances.size > 3
+    bars, acts = replay_lp_path(price, volume, POOL_L, fee=cfg.fee, raw_per_human=RAW, actions=res.rebalances,
+                                hedge_trades=res.hedge_trades, funding=1e-6, start_value=cfg.budget)
+    for name in ("tick_lower", "tick_upper", "reason", "liquidity", "amount0", "amount1", "lp_value", "fees", "hodl",
+                 "il", "lvr", "gas", "swap_cost", "hedge_position", "hedge_pnl", "funding", "hedge_cost"):
+        np.testing.assert_allclose(bars[name], res.bars[name], rtol=1e-12, atol=1e-9, err_msg=name)
+    # the backtest's first open starts from the budget, the replay's from no position
+    assert acts["value_before"][0] == 0.0 and res.rebalances["value_before"][0] == cfg.budget
+    np.testing.assert_allclose(acts["value_before"][1:], res.rebalances["value_before"][1:], rtol=1e-12)
+    # without compounding, cash never enters the position: equity is the budget plus the parts
+    np.testing.assert_allclose(bars["equity"], res.bars["equity"], rtol=1e-12)
+    assert pnl_decomposition(bars)["total"] == pytest.approx(pnl_decomposition(res.bars)["total"], rel=1e-12)
+
+
+def test_replay_hedge_away_from_the_bar_price_and_a_close_are_accounted():
+    from asymlp_core.backtest import HEDGE_TRADE_DTYPE, REBALANCE_DTYPE, replay_lp_path
+
+    price = np.array([3000.0, 3010.0, 2990.0, 3005.0, 3020.0])
+    acts = np.zeros(2, REBALANCE_DTYPE)
+    lo = int(math.log(2900.0 * RAW) / math.log(1.0001)) // 60 * 60
+    hi = int(math.log(3100.0 * RAW) / math.log(1.0001)) // 60 * 60
+    acts[0] = (0, 16, lo, hi, 1000.0, 0.0, 0.0, 2.0, 1.5)
+    acts[1] = (3, 1, lo, hi, 0.0, 0.0, 0.0, 2.5, 0.0)  # close at bar 3
+    hedges = np.zeros(1, HEDGE_TRADE_DTYPE)
+    hedges[0] = (1, -0.5, 3012.0, 0.6)  # sold 2 above the bar price
+    bars, out_acts = replay_lp_path(price, 1e5, 1e6, fee=0.003, raw_per_human=RAW, actions=acts,
+                                    hedge_trades=hedges, start_value=0.0)
+    assert bars["hedge_pnl"][1] == pytest.approx(-0.5 * (3010.0 - 3012.0))
+    assert bars["hedge_pnl"][2] == pytest.approx(-0.5 * (2990.0 - 3010.0))
+    assert bars["lp_value"][4] == 0.0 and bars["fees"][4] == 0.0 and bars["fees"][1] > 0.0
+    value_at_close = bars["lp_value"][2] + bars["hodl"][3] + bars["il"][3]  # marked at bar 3, then closed
+    assert out_acts["value_before"][1] == pytest.approx(value_at_close, rel=1e-12)
+    assert bars["lp_value"][3] == 0.0 and bars["amount0"][3] == 0.0
+    dec = pnl_decomposition(bars)
+    assert dec["gas"] == pytest.approx(-4.5) and dec["swap_cost"] == pytest.approx(-1.5)
+    assert dec["total"] == pytest.approx(bars["equity"][-1], rel=1e-12)
+    with pytest.raises(ValueError, match=r"actions\[0\].bar = 9: outside the 5 bars"):
+        bad = acts.copy()
+        bad["bar"][0] = 9
+        replay_lp_path(price, 1.0, 1.0, fee=0.003, raw_per_human=RAW, actions=bad)
+    with pytest.raises(ValueError, match=r"price\[2\] = nan"):
+        replay_lp_path([1.0, 2.0, float("nan")], 1.0, 1.0, fee=0.003, raw_per_human=RAW)

@@ -20,6 +20,7 @@ from .enums import (
     MMConfig,
 )
 from .lp import LazyBars, LPResult, expand_bars, pnl_decomposition, run_lp_backtest
+from .lp_replay import replay_lp_path
 from .mm import MMResult, check_events, run_mm_backtest, summarize_mm
 from .sweep import RESULT_FIELDS, sweep_lp_backtest
 from .sweep_nb import SWEEP_FIELDS
@@ -49,6 +50,7 @@ __all__ = [
     "check_events",
     "expand_bars",
     "pnl_decomposition",
+    "replay_lp_path",
     "run_lp_backtest",
     "run_mm_backtest",
     "summarize_mm",

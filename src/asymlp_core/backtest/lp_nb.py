@@ -53,6 +53,21 @@ def _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb):
 
 
 @njit(cache=True, inline="always")
+def path_fraction_in_range(t_prev, t_now, t_lo, t_hi):
+    """Fraction of a bar's straight log-price path ``[t_prev, t_now]`` (fractional ticks) inside
+    the range ``[t_lo, t_hi)``; a bar without a move counts 1 when its price is inside."""
+    lo_t = min(t_prev, t_now)
+    hi_t = max(t_prev, t_now)
+    if lo_t >= t_lo and hi_t < t_hi:
+        return 1.0
+    if hi_t <= t_lo or lo_t >= t_hi:
+        return 0.0
+    if hi_t > lo_t:
+        return (min(hi_t, t_hi) - max(lo_t, t_lo)) / (hi_t - lo_t)
+    return 1.0 if t_lo <= t_now < t_hi else 0.0
+
+
+@njit(cache=True, inline="always")
 def _market_block(price, start, stop, var, lam, out_tick, out_sqrt, out_inv_sqrt, out_sigma):
     """Market pass of bars ``start .. stop``: row ``i - start`` of ``out_tick``/``out_sqrt``/
     ``out_inv_sqrt``, row ``i`` of ``out_sigma``; ``var`` is the EWMA variance before bar
@@ -210,17 +225,7 @@ def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts
                 s_il += il
                 s_lvr += x_prev * dp - dv
                 value = new_value
-                # fraction of the bar's log path inside the range
-                lo_t = min(t_prev, t_now)
-                hi_t = max(t_prev, t_now)
-                if lo_t >= t_lo and hi_t < t_hi:
-                    frac = 1.0
-                elif hi_t <= t_lo or lo_t >= t_hi:
-                    frac = 0.0
-                elif hi_t > lo_t:
-                    frac = (min(hi_t, t_hi) - max(lo_t, t_lo)) / (hi_t - lo_t)
-                else:
-                    frac = 1.0 if t_lo <= t_now < t_hi else 0.0
+                frac = path_fraction_in_range(t_prev, t_now, t_lo, t_hi)
                 if npl > 1:
                     share = liq / (liq + pool_liquidity[i])
                 fees = cfg.fee * volume1[i] * share * frac
@@ -436,3 +441,131 @@ def pnl_parts_1d(bars):
         parts[6] += b.funding
         parts[7] -= b.hedge_cost
     return parts
+
+
+@njit(cache=True)
+def replay_actions_1d(price, volume1, pool_liquidity, funding, fee, raw_per_human, actions, hedges, start_value,
+                      out):
+    """The backtester's per-bar accounting along a path with the actions given instead of decided.
+
+    ``actions`` (``REBALANCE_DTYPE``, by bar): at its bar, after the bar's accounting, the
+    position becomes ``liquidity`` (human units; 0 closes it) on ``[tick_lower, tick_upper]``
+    (raw ticks, as the strategy's state), paying the given ``gas`` and ``swap_cost``;
+    ``value_before`` is written. ``hedges`` (``HEDGE_TRADE_DTYPE``, by bar): trades at their own
+    ``price`` with their ``cost``; a trade away from the bar's price adds ``qty (P - price)`` to
+    that bar's hedge PnL (the kernel's trades are at the bar price, where that term is 0). Fees,
+    HODL, IL, LVR, hedge PnL and funding use the formulas of :func:`run_lp_core`; ``equity`` is
+    ``start_value`` plus the running sum of the parts. Fills ``out`` (``LP_BAR_DTYPE``, one row
+    per bar; ``sigma`` is 0) and returns the number of actions applied.
+    """
+    n = price.shape[0]
+    nf = funding.shape[0]
+    npl = pool_liquidity.shape[0]
+    half_ln_raw = 0.5 * math.log(raw_per_human)
+    n_act = actions.shape[0]
+    n_hed = hedges.shape[0]
+    j = 0
+    k = 0
+    is_open = False
+    liq = 0.0
+    lower = 0
+    upper = 0
+    sa = 1.0
+    sb = 1.0
+    inv_sa = 1.0
+    inv_sb = 1.0
+    t_lo = 0.0
+    t_hi = 0.0
+    x = 0.0
+    y = 0.0
+    x_open = 0.0
+    value = 0.0
+    h = 0.0
+    total = 0.0
+    p_prev = price[0]
+    t_prev = math.log(p_prev) * _INV_LN
+    for i in range(n):
+        p = price[i]
+        t_now = math.log(p) * _INV_LN
+        s = math.sqrt(p)
+        inv_s = 1.0 / s
+        dp = p - p_prev
+        fees = 0.0
+        hodl = 0.0
+        il = 0.0
+        lvr = 0.0
+        if is_open:
+            x_prev = x
+            x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
+            new_value = x * p + y
+            dv = new_value - value
+            hodl = x_open * dp
+            il = dv - hodl
+            lvr = x_prev * dp - dv
+            value = new_value
+            frac = path_fraction_in_range(t_prev, t_now, t_lo, t_hi)
+            share = liq / (liq + pool_liquidity[i if npl > 1 else 0])
+            fees = fee * volume1[i] * share * frac
+        hedge_pnl = h * dp
+        fund = -h * p_prev * funding[i if nf > 1 else 0] if i > 0 else 0.0
+        gas = 0.0
+        swap_cost = 0.0
+        reason = 0
+        while j < n_act and actions[j].bar == i:
+            a = actions[j]
+            a.value_before = value
+            a.fees_compounded = 0.0
+            gas += a.gas
+            swap_cost += a.swap_cost
+            reason |= a.reason
+            liq = a.liquidity
+            lower = a.tick_lower
+            upper = a.tick_upper
+            if liq > 0.0:
+                sa = math.exp(0.5 * lower * LN_TICK_BASE - half_ln_raw)
+                sb = math.exp(0.5 * upper * LN_TICK_BASE - half_ln_raw)
+                inv_sa = 1.0 / sa
+                inv_sb = 1.0 / sb
+                t_lo = 2.0 * math.log(sa) * _INV_LN
+                t_hi = 2.0 * math.log(sb) * _INV_LN
+                x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
+                is_open = True
+            else:
+                liq = 0.0
+                x = 0.0
+                y = 0.0
+                is_open = False
+            value = x * p + y
+            x_open = x
+            j += 1
+        hedge_cost = 0.0
+        while k < n_hed and hedges[k].bar == i:
+            q = hedges[k].qty
+            hedge_pnl += q * (p - hedges[k].price)
+            h += q
+            hedge_cost += hedges[k].cost
+            k += 1
+        total += fees + hodl + il - gas - swap_cost + hedge_pnl + fund - hedge_cost
+        o = out[i]
+        o.tick_lower = lower
+        o.tick_upper = upper
+        o.reason = reason
+        o.liquidity = liq
+        o.amount0 = x
+        o.amount1 = y
+        o.lp_value = value
+        o.fees = fees
+        o.hodl = hodl
+        o.il = il
+        o.lvr = lvr
+        o.gas = gas
+        o.swap_cost = swap_cost
+        o.hedge_position = h
+        o.hedge_pnl = hedge_pnl
+        o.funding = fund
+        o.hedge_cost = hedge_cost
+        o.sigma = 0.0
+        o.equity = start_value + total
+        p_prev = p
+        t_prev = t_now
+    return j
