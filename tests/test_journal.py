@@ -33,6 +33,7 @@ from asymlp_runtime.journal import (
     JournalSchemaError,
     LpActionEndRecord,
     LpActionRecord,
+    LpBarRecord,
     LpStepRecord,
     MarketSampleRecord,
     Migration,
@@ -78,6 +79,8 @@ def sample_records() -> list:
                         effective_gas_price=2**200 + 1, ts_ns=1_009),
         CheckpointRecord(process="trader", name="bus_seq", seq=42, payload='{"seq": 42}', ts_ns=1_010),
         MarketSampleRecord(venue="paper", symbol="ETHUSDT", bid=2999.5, ask=3000.5, last=None, ts_ns=1_011),
+        LpBarRecord(pool="devnet", price=3001.5, tick=-196000, liquidity=2**128 - 1, fee_growth0=MAX_U256,
+                    fee_growth1=2**200 + 3, block_number=77, ts_ns=1_012),
     ]
 
 
@@ -111,7 +114,8 @@ def test_typed_appenders_accept_their_type_and_reject_others(tmp_path):
         appenders = [journal.append_order, journal.append_order_event, journal.append_fill,
                      journal.append_position, journal.append_balance, journal.append_lp_action,
                      journal.append_lp_step, journal.append_lp_action_end, journal.append_transaction,
-                     journal.append_tx_receipt, journal.append_checkpoint, journal.append_market_sample]
+                     journal.append_tx_receipt, journal.append_checkpoint, journal.append_market_sample,
+                     journal.append_lp_bar]
         for appender, record in zip(appenders, records, strict=True):
             assert appender(record) >= 1
         with pytest.raises(TypeError):
@@ -229,12 +233,13 @@ def test_migration_to_next_version_applies_once_and_keeps_rows(tmp_path):
     path = tmp_path / "j.db"
     with Journal(path) as journal:
         row = journal.append(sample_records()[2])
-    extra = Migration(2, "fills note column", ("ALTER TABLE fills ADD COLUMN note TEXT",))
+    nxt = SCHEMA_VERSION + 1
+    extra = Migration(nxt, "fills note column", ("ALTER TABLE fills ADD COLUMN note TEXT",))
     with Journal(path, migrations=(*MIGRATIONS, extra)) as journal:
-        assert journal.schema_version == 2
+        assert journal.schema_version == nxt
         assert journal._conn.execute("SELECT id, note FROM fills").fetchall() == [(row, None)]
     with Journal(path, migrations=(*MIGRATIONS, extra)) as journal:  # reopen: not re-applied
-        assert journal.schema_version == 2
+        assert journal.schema_version == nxt
 
 
 def test_database_newer_than_code_is_refused(tmp_path):
@@ -730,3 +735,16 @@ def test_random_float_fills_position_equals_signed_sum(fills):
     else:
         prices = [p for _, _, p in fills]
         assert min(prices) * (1 - 1e-9) <= position.avg_entry_price <= max(prices) * (1 + 1e-9)
+
+
+def test_a_version_1_journal_gains_the_lp_bars_table_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "v1.db"
+    with Journal(path, migrations=MIGRATIONS[:1]) as journal:
+        row = journal.append(sample_records()[2])
+        assert journal.schema_version == 1
+    with Journal(path) as journal:
+        assert journal.schema_version == SCHEMA_VERSION
+        assert [f.fill_id for f in journal.read(FillRecord)] == ["f1"] and row >= 1
+        bar = LpBarRecord(pool="p", price=1.5, tick=3, liquidity=10**30, fee_growth0=2**255, ts_ns=5)
+        journal.append(bar)
+        assert journal.read(LpBarRecord) == [bar]

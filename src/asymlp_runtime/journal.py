@@ -88,6 +88,7 @@ __all__ = [
     "LpActionEndRecord",
     "LpActionProgress",
     "LpActionRecord",
+    "LpBarRecord",
     "LpStepRecord",
     "MarketSampleRecord",
     "Migration",
@@ -310,6 +311,28 @@ class MarketSampleRecord(msgspec.Struct, frozen=True, kw_only=True):
     ts_ns: int
 
 
+class LpBarRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What the LP manager observed of its pool at one decision (or right after an action step):
+    the path a live run is replayed on (:func:`asymlp_core.backtest.replay_lp_path`).
+
+    ``price`` is quote per base (decimals applied); ``liquidity`` is the pool's active liquidity
+    (ours included when in range) and ``fee_growth0``/``fee_growth1`` the pool's
+    ``feeGrowthGlobal{0,1}X128`` in the base/quote orientation, raw and exact (0 when the backend
+    does not read them); ``owed0``/``owed1`` the fees owed to the manager's open position then.
+    """
+
+    pool: str
+    price: float
+    tick: int
+    liquidity: int
+    fee_growth0: int = 0
+    fee_growth1: int = 0
+    owed0: int = 0
+    owed1: int = 0
+    block_number: int = 0
+    ts_ns: int
+
+
 Record = (
     OrderRecord
     | OrderEventRecord
@@ -323,6 +346,7 @@ Record = (
     | TxReceiptRecord
     | CheckpointRecord
     | MarketSampleRecord
+    | LpBarRecord
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -497,7 +521,28 @@ _V1 = (
 )
 
 #: Numbered migrations, applied in order. Never edit a released entry: append a new one.
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _V1),)
+_V2 = (
+    """CREATE TABLE lp_bars (
+        id INTEGER PRIMARY KEY,
+        pool TEXT NOT NULL,
+        price REAL NOT NULL,
+        tick INTEGER NOT NULL,
+        liquidity TEXT NOT NULL,
+        fee_growth0 TEXT NOT NULL,
+        fee_growth1 TEXT NOT NULL,
+        owed0 TEXT NOT NULL,
+        owed1 TEXT NOT NULL,
+        block_number INTEGER NOT NULL,
+        ts_ns INTEGER NOT NULL,
+        UNIQUE (pool, ts_ns)
+    ) STRICT""",
+    "CREATE INDEX lp_bars_ts ON lp_bars (ts_ns)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _V1),
+    Migration(2, "lp_bars: the pool path the LP manager observed", _V2),
+)
 #: The schema version this code writes.
 SCHEMA_VERSION: int = MIGRATIONS[-1].version
 
@@ -584,6 +629,9 @@ TABLES: dict[str, TableSpec] = {
         _make_spec("tx_receipts", TxReceiptRecord, ("tx_hash",), ("effective_gas_price",)),
         _make_spec("checkpoints", CheckpointRecord, ("process", "name", "seq")),
         _make_spec("market_data", MarketSampleRecord, ("venue", "symbol", "ts_ns")),
+        _make_spec(
+            "lp_bars", LpBarRecord, ("pool", "ts_ns"), ("liquidity", "fee_growth0", "fee_growth1", "owed0", "owed1")
+        ),
     )
 }
 _SPEC_BY_TYPE: dict[type, TableSpec] = {spec.record: spec for spec in TABLES.values()}
@@ -957,6 +1005,10 @@ class Journal:
     def append_market_sample(self, record: MarketSampleRecord) -> int:
         """Append a market data sample (unique ``(venue, symbol, ts_ns)``)."""
         return self._append_typed(MarketSampleRecord, record)
+
+    def append_lp_bar(self, record: LpBarRecord) -> int:
+        """Append what the LP manager observed of its pool (unique ``(pool, ts_ns)``)."""
+        return self._append_typed(LpBarRecord, record)
 
     def _append_typed(self, expected: type, record: Any) -> int:
         if type(record) is not expected:

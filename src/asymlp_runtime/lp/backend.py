@@ -100,6 +100,8 @@ class PoolState:
         Block time, ns since the epoch.
     price : float
         token1 per token0 in whole tokens (decimals applied).
+    fee_growth0_x128, fee_growth1_x128 : int
+        ``feeGrowthGlobal{0,1}X128`` in this orientation (token0 = base), 0 when not read.
     """
 
     sqrt_price_x96: int
@@ -108,6 +110,8 @@ class PoolState:
     block_number: int
     ts_ns: int
     price: float
+    fee_growth0_x128: int = 0
+    fee_growth1_x128: int = 0
 
 
 @dataclass(frozen=True, slots=True)

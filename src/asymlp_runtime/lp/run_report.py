@@ -24,6 +24,14 @@ and splits the run's PnL, in quote units, the way :mod:`asymlp_core.backtest.lp`
 ``hedge_cost`` minus the hedge fills' fees
 ============  ===============================================================================
 
+The same run through the backtester: the manager journals the pool it observes at every
+decision and right after every step (``LpBarRecord``: price, active liquidity, fee growth, fees
+owed); :func:`replay_run` gives that path, the run's position changes, costs and hedge fills to
+:func:`asymlp_core.backtest.replay_lp_path` and reports the backtester's parts beside the live
+ones (``report["backtest"]``, with the differences): HODL, IL, gas and swap costs agree to
+rounding; fees differ by the backtester's fee model (volume x share x time in range) against the
+exact fees.
+
 Pool prices are recovered exactly from the steps themselves (a position's amounts, liquidity
 and range determine the price when it is in range); the end price and positions still open at
 the end are valued at ``end_price``.
@@ -43,8 +51,10 @@ from asymlp_runtime.journal import (
     Journal,
     LpActionEndRecord,
     LpActionRecord,
+    LpBarRecord,
     LpStepRecord,
     TxReceiptRecord,
+    TxRecord,
 )
 
 __all__ = ["run_report", "write_report", "summary_text"]
@@ -79,10 +89,12 @@ def run_report(
     decimals: tuple[int, int] = (18, 6),
     end_price: float,
     open_position_value: tuple[int, int] | None = None,
-    fees_owed: tuple[int, int] = (0, 0),
+    fees_owed: tuple[int, int] | None = None,
     pool: str | None = None,
+    fee: float | None = None,
 ) -> dict[str, Any]:
-    """The run's figures and PnL decomposition (see the module docstring).
+    """The run's figures and PnL decomposition (see the module docstring), and the backtester's
+    decomposition of the same path and actions (:func:`replay_run`; with ``fee`` and bars).
 
     Parameters
     ----------
@@ -95,10 +107,13 @@ def run_report(
     open_position_value : (int, int), optional
         Raw principal of the position still open at the end (else valued from its liquidity at
         ``end_price``).
-    fees_owed : (int, int)
-        Raw fees owed to the open position at the end (not yet collected).
+    fees_owed : (int, int), optional
+        Raw fees owed to the open position at the end (not yet collected); by default those of
+        the last pool observation the manager journaled, when the position is still open.
     pool : str, optional
         Only actions of this pool.
+    fee : float, optional
+        The pool's fee as a fraction (0.003): needed for the backtester's replay of the run.
     """
     d0, d1 = decimals
     raw_per_human = 10.0 ** (d1 - d0)
@@ -108,6 +123,8 @@ def run_report(
         ends = {e.action_id: e for e in j.read(LpActionEndRecord)}
         steps = [s for s in j.read(LpStepRecord) if s.action_id in actions and s.status == "done"]
         receipts = j.read(TxReceiptRecord)
+        txs = j.read(TxRecord)
+        bars = [b for b in j.read(LpBarRecord) if pool is None or b.pool == pool]
     seen: set[tuple[str, int]] = set()
     by_action: dict[str, list[LpStepRecord]] = defaultdict(list)
     for s in sorted(steps, key=lambda s: (s.ts_ns, s.step)):
@@ -120,6 +137,9 @@ def run_report(
     fees_value = hodl = il = swap_cost = 0.0
     opened: dict[str, Any] | None = None  # the position open now: amounts, price, range, liquidity
     counts = {"open": 0, "rebalance": 0, "close": 0, "collect": 0, "failed": 0}
+    # what the replay on the observed path needs: (ts, action, liquidity, lower, upper) position changes
+    schedule: list[tuple[int, str, int, int, int]] = []
+    swap_cost_of: dict[str, float] = defaultdict(float)
     for aid in sorted(by_action, key=lambda a: actions[a].ts_ns):
         kind = actions[aid].kind
         end = ends.get(aid)
@@ -149,6 +169,7 @@ def run_report(
                     hodl += seg_hodl
                     il += v_close - v_open - seg_hodl
                 opened = None
+                schedule.append((s.ts_ns, aid, 0, lo, hi))
             elif s.kind == "collect":
                 f0, f1 = int(note.get("fees0", a0)), int(note.get("fees1", a1))
                 fees0 += f0
@@ -159,11 +180,14 @@ def run_report(
                 p_open = _price_from_amounts(liq, lo, hi, x, y, raw_per_human) or action_price or end_price
                 opened = {"x": x / u0, "y": y / u1, "p": p_open, "lo": lo, "hi": hi, "liq": liq}
                 action_price = action_price or p_open
+                schedule.append((s.ts_ns, aid, liq, lo, hi))
             elif s.kind == "swap" and (a0 or a1):
                 swaps.append((a0, a1))
         for a0, a1 in swaps:  # at the pool price of the action (its close, else its mint)
             p = action_price or end_price
-            swap_cost += -(a0 / u0 * p + a1 / u1)  # account deltas: value given minus received
+            cost = -(a0 / u0 * p + a1 / u1)  # account deltas: value given minus received
+            swap_cost += cost
+            swap_cost_of[aid] += cost
     if opened is not None:  # still open: value the principal at the end price
         if open_position_value is not None:
             x_end, y_end = open_position_value[0] / u0, open_position_value[1] / u1
@@ -177,6 +201,9 @@ def run_report(
         seg_hodl = opened["x"] * (end_price - opened["p"])
         hodl += seg_hodl
         il += (x_end * end_price + y_end) - (opened["x"] * opened["p"] + opened["y"]) - seg_hodl
+    if fees_owed is None:
+        last = max(bars, key=lambda b: b.ts_ns, default=None)
+        fees_owed = (last.owed0, last.owed1) if opened is not None and last is not None else (0, 0)
     fees0 += fees_owed[0]
     fees1 += fees_owed[1]
     fees_value += fees_owed[0] / u0 * end_price + fees_owed[1] / u1
@@ -223,6 +250,16 @@ def run_report(
         "hedge_cost": -hedge_fees,
     }
     decomposition["total"] = sum(decomposition.values())
+    gas_of: dict[str, float] = defaultdict(float)
+    action_of_tx = {t.tx_hash: t.action_id for t in txs}
+    for r in receipts:
+        if r.status in ("success", "reverted") and r.gas_used and r.effective_gas_price:
+            gas_of[action_of_tx.get(r.tx_hash, "")] += r.gas_used * r.effective_gas_price / 1e18 * end_price
+    fills = _hedge_fills(engine_journal)
+    backtest = replay_run(bars, schedule, gas_of, swap_cost_of, fills, decimals=decimals, end_price=end_price,
+                          fee=fee)  # fmt: skip
+    if backtest is not None:
+        backtest["difference"] = {k: decomposition[k] - v for k, v in backtest["decomposition"].items()}
     return {
         "end_price": end_price,
         "actions": counts,
@@ -236,7 +273,106 @@ def run_report(
         "hedge": {**hedge, "fills": n_fills, "fees": hedge_fees},
         "position_open_at_end": opened is not None,
         "decomposition": decomposition,
+        "backtest": backtest,
     }
+
+
+def _hedge_fills(engine_journal: str | Path | None) -> list[FillRecord]:
+    if engine_journal is None or not Path(engine_journal).exists():
+        return []
+    with Journal(engine_journal) as j:
+        return sorted(j.read(FillRecord), key=lambda f: f.ts_ns)
+
+
+def replay_run(
+    bars: list[LpBarRecord],
+    schedule: list[tuple[int, str, int, int, int]],
+    gas_of: dict[str, float],
+    swap_cost_of: dict[str, float],
+    fills: list[FillRecord],
+    *,
+    decimals: tuple[int, int],
+    end_price: float,
+    fee: float | None,
+) -> dict[str, Any] | None:
+    """The backtester's decomposition of the run: :func:`asymlp_core.backtest.replay_lp_path` on
+    the observed pool path with the run's own position changes and hedge fills.
+
+    Path: the ``LpBarRecord`` prices in time order, then a last bar at ``end_price`` (the mark of
+    the live report). Volume of bar ``i``: the fees the pool charged since bar ``i - 1`` (growth of
+    ``feeGrowthGlobal{0,1}X128`` times the active liquidity of bar ``i - 1``, valued at bar
+    ``i``) over the fee; other LPs' liquidity: the active liquidity minus ours when in range. A
+    position change lands on the first bar observed at or after its step (the manager records one
+    right after each step); gas and swap costs are those of the live report, per action. Returns
+    ``None`` without bars or without fee growth (a backend that does not read it).
+    """
+    if len(bars) < 2 or fee is None or fee <= 0:
+        return None
+    import numpy as np
+
+    from asymlp_core.backtest import HEDGE_TRADE_DTYPE, REBALANCE_DTYPE, pnl_decomposition, replay_lp_path
+
+    bars = sorted(bars, key=lambda b: b.ts_ns)
+    if all(b.fee_growth0 == 0 and b.fee_growth1 == 0 for b in bars):
+        return None
+    d0, d1 = decimals
+    raw_per_human = 10.0 ** (d1 - d0)
+    l_scale = 10.0 ** (0.5 * (d0 + d1))  # raw liquidity per human unit
+    ts = [b.ts_ns for b in bars] + [bars[-1].ts_ns + 1]
+    price = np.array([b.price for b in bars] + [end_price])
+    n = price.size
+
+    def bar_at(t: int, *, after: bool = False) -> int:
+        """First bar at (or, ``after``, strictly after) time ``t``."""
+        import bisect
+
+        return min((bisect.bisect_right if after else bisect.bisect_left)(ts, t), n - 1)
+
+    rows = sorted(schedule)
+    first_row: dict[str, int] = {}
+    for r, (_, aid, *_) in enumerate(rows):
+        first_row.setdefault(aid, r)
+    # costs of actions without a position change (and gas of no action) go with the first change
+    leftover = sum(v for k, v in gas_of.items() if k not in first_row)
+    leftover_swap = sum(v for k, v in swap_cost_of.items() if k not in first_row)
+    acts = np.zeros(len(rows), REBALANCE_DTYPE)
+    ours = np.zeros(n)  # our raw liquidity in force after each bar's changes
+    ranges = np.zeros((n, 2), dtype=np.int64)
+    for r, (t, aid, liq, lo, hi) in enumerate(rows):
+        i = bar_at(t, after=True)  # the manager observes the pool right after each step
+        gas = swap = 0.0
+        if first_row[aid] == r:
+            gas, swap = gas_of.get(aid, 0.0), swap_cost_of.get(aid, 0.0)
+        if r == 0:
+            gas, swap = gas + leftover, swap + leftover_swap
+        acts[r] = (i, 1, lo, hi, liq / l_scale, 0.0, 0.0, gas, swap)
+        ours[i:] = liq
+        ranges[i:] = (lo, hi)
+    volume1 = np.zeros(n)
+    others = np.zeros(n)
+    q128 = float(1 << 128)
+    mod = 1 << 256
+    for i in range(1, len(bars)):
+        prev, cur = bars[i - 1], bars[i]
+        dfg0 = (cur.fee_growth0 - prev.fee_growth0) % mod
+        dfg1 = (cur.fee_growth1 - prev.fee_growth1) % mod
+        charged = dfg0 / q128 * prev.liquidity / 10**d0 * cur.price + dfg1 / q128 * prev.liquidity / 10**d1
+        volume1[i] = charged / fee
+    for i in range(1, n):
+        prev = bars[min(i - 1, len(bars) - 1)]
+        lo, hi = ranges[i - 1]
+        in_range = ours[i - 1] > 0 and lo <= prev.tick < hi
+        other = prev.liquidity - (ours[i - 1] if in_range else 0.0)
+        others[i] = max(other, 1e-9 * max(prev.liquidity, 1)) / l_scale
+    others[0] = max(bars[0].liquidity, 1) / l_scale
+    hedges = np.zeros(len(fills), HEDGE_TRADE_DTYPE)
+    for r, f in enumerate(fills):
+        sign = 1.0 if f.side == "buy" else -1.0
+        hedges[r] = (bar_at(f.ts_ns), sign * f.qty, f.price, f.fee)
+    order = np.argsort(hedges["bar"], kind="stable")
+    out, _ = replay_lp_path(price, volume1, others, fee=fee, raw_per_human=raw_per_human, actions=acts,
+                            hedge_trades=hedges[order])  # fmt: skip
+    return {"bars": int(n), "decomposition": pnl_decomposition(out)}
 
 
 def summary_text(report: dict[str, Any]) -> str:
@@ -250,7 +386,13 @@ def summary_text(report: dict[str, Any]) -> str:
         f"hedge                {report['hedge']}",
         "PnL (quote):",
     ]
-    lines += [f"  {name:<12} {value:>14.4f}" for name, value in d.items()]
+    bt = report.get("backtest")
+    if bt:
+        b = bt["decomposition"]
+        lines[-1] = f"PnL (quote):    {'live':>14} {'backtester':>14}   (replay of the same path, {bt['bars']} bars)"
+        lines += [f"  {name:<12} {value:>14.4f} {b.get(name, float('nan')):>14.4f}" for name, value in d.items()]
+    else:
+        lines += [f"  {name:<12} {value:>14.4f}" for name, value in d.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -303,7 +445,7 @@ def report_for_config_dir(
 
     end_price = float(reference(end_ns or time.time_ns()))
     report = run_report(lp_journal, trader_journal=trader_journal, engine_journal=engine_journal,
-                        end_price=end_price, pool=lp_cfg.lp.pool)  # fmt: skip
+                        end_price=end_price, pool=lp_cfg.lp.pool, fee=lp_cfg.lp.fee_tier / 1e6)  # fmt: skip
     write_report(report, run_dir)
     return report
 

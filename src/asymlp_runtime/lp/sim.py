@@ -269,6 +269,8 @@ class SimPoolBackend:
             block_number=self.block_number,
             ts_ns=self.block_ts_ns,
             price=self.price_now(),
+            fee_growth0_x128=p.fee_growth_global0_x128,
+            fee_growth1_x128=p.fee_growth_global1_x128,
         )
 
     def position_now(self) -> LpPosition:

@@ -72,7 +72,7 @@ from asymlp_core.strategy import (
 from asymlp_runtime import messages as m
 from asymlp_runtime.bus import Delivery
 from asymlp_runtime.config import LpConfig, ProcessConfig
-from asymlp_runtime.journal import CheckpointRecord, LpActionEndRecord, LpActionRecord, LpStepRecord
+from asymlp_runtime.journal import CheckpointRecord, LpActionEndRecord, LpActionRecord, LpBarRecord, LpStepRecord
 from asymlp_runtime.lp.backend import BackendError, LpPosition, OpResult, PoolBackend, PoolState
 from asymlp_runtime.lp.flow import FlowSettings
 from asymlp_runtime.lp.sim import SimPoolBackend, SimPoolSettings
@@ -193,6 +193,47 @@ def make_backend(config: ProcessConfig, *, clock_ns: Callable[[], int] = time.ti
     return SimPoolBackend(settings, state_path=state_path, clock_ns=clock_ns)
 
 
+class LpMetrics:
+    """The LP's own Prometheus series, in the process's registry.
+
+    ``asymlp_lp_gas_wei_total`` and ``asymlp_lp_gas_quote_total`` (gas of every operation, in wei
+    and valued in quote at the pool price of the step), ``asymlp_lp_fees_total`` (fees received by
+    close and collect steps, whole tokens, by token), ``asymlp_lp_actions_total`` (by kind and
+    outcome), ``asymlp_lp_position_liquidity`` and ``asymlp_lp_pool_price``.
+    """
+
+    def __init__(self, metrics: Any) -> None:
+        from prometheus_client import Counter, Gauge
+
+        r = metrics.registry
+        self.process = metrics.process
+        self.gas_wei = Counter("asymlp_lp_gas_wei", "Gas paid by LP operations (wei)", ["process", "pool"], registry=r)
+        self.gas_quote = Counter(
+            "asymlp_lp_gas_quote", "Gas paid by LP operations, in quote at the step's pool price",
+            ["process", "pool"], registry=r,
+        )  # fmt: skip
+        self.fees = Counter(
+            "asymlp_lp_fees", "Fees received by LP close/collect steps (whole tokens)", ["process", "pool", "token"],
+            registry=r,
+        )  # fmt: skip
+        self.actions = Counter(
+            "asymlp_lp_actions", "LP actions by kind and outcome", ["process", "pool", "kind", "outcome"], registry=r
+        )
+        self.liquidity = Gauge("asymlp_lp_position_liquidity", "Liquidity of the open position", ["process", "pool"],
+                               registry=r)  # fmt: skip
+        self.price = Gauge("asymlp_lp_pool_price", "Pool price (quote per base)", ["process", "pool"], registry=r)
+
+    def step(self, pool: str, result: OpResult, decimals: tuple[int, int], symbols: tuple[str, str],
+             price: float) -> None:  # fmt: skip
+        """Count the gas and fees of one finished step."""
+        if result.gas_cost_wei:
+            self.gas_wei.labels(self.process, pool).inc(result.gas_cost_wei)
+            self.gas_quote.labels(self.process, pool).inc(result.gas_cost_wei / 1e18 * price)
+        for fee, d, sym in ((result.fees0, decimals[0], symbols[0]), (result.fees1, decimals[1], symbols[1])):
+            if fee > 0:
+                self.fees.labels(self.process, pool, sym).inc(fee / 10**d)
+
+
 class LpManager(ProcessBase):
     """The ``lp_manager`` process (see the module docstring).
 
@@ -251,6 +292,8 @@ class LpManager(ProcessBase):
         self._needs_recovery = False
         self.published_actions: list[m.LpAction] = []  # the last few, for tests and inspection
         self.published_inventory: list[m.InventoryDelta] = []
+        self.lp_metrics = LpMetrics(self.metrics)
+        self._last_bar_ts_ns = 0
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -372,6 +415,8 @@ class LpManager(ProcessBase):
         assert self.params is not None
         pool = await backend.pool_state()
         pos = await backend.position()
+        await self._record_bar(pool, pos, now_ns)
+        self.lp_metrics.liquidity.labels(self.process_name, self.pool_id).set(pos.liquidity)
         d0, d1 = backend.token0.decimals, backend.token1.decimals
         lp0 = pos.total0 / 10**d0
         lp1 = pos.total1 / 10**d1
@@ -408,6 +453,31 @@ class LpManager(ProcessBase):
         await self._checkpoint()
         return reason
 
+    async def _record_bar(self, pool: PoolState, pos: LpPosition, ts_ns: int | None = None) -> None:
+        """Journal what was observed of the pool (the path a run is replayed on, see
+        :mod:`asymlp_runtime.lp.run_report`); one record per distinct timestamp."""
+        journal = self.journal
+        if journal is None:
+            return
+        # strictly after the previous bar and any step already journaled (a step maps to the next bar)
+        ts = max(self._clock_ns() if ts_ns is None else ts_ns, self._last_bar_ts_ns + 1)
+        self._last_bar_ts_ns = ts
+        self.lp_metrics.price.labels(self.process_name, self.pool_id).set(pool.price)
+        await journal.append(
+            LpBarRecord(
+                pool=self.pool_id,
+                price=pool.price,
+                tick=pool.tick,
+                liquidity=pool.liquidity,
+                fee_growth0=pool.fee_growth0_x128,
+                fee_growth1=pool.fee_growth1_x128,
+                owed0=pos.fees0 if pos.is_open else 0,
+                owed1=pos.fees1 if pos.is_open else 0,
+                block_number=pool.block_number,
+                ts_ns=ts,
+            )
+        )
+
     async def pull_liquidity(self, *, reason: str = "operator") -> bool:
         """Close the position and hold the tokens until ``resume``."""
         self.pulled = True
@@ -440,6 +510,7 @@ class LpManager(ProcessBase):
         assert journal is not None
         action_id = self._new_action_id()
         plan = {
+            "kind": kind,
             "reason": reason,
             "tick_lower": tick_lower,
             "tick_upper": tick_upper,
@@ -485,6 +556,7 @@ class LpManager(ProcessBase):
                         ts_ns=self._clock_ns(),
                     )
                 )
+                self.lp_metrics.actions.labels(self.process_name, self.pool_id, plan.get("kind", "?"), "failed").inc()
                 self.log.warning("LP action %s failed at step %d: %s", action_id, index, exc.reason)
                 await self.publish_inventory()
                 return False
@@ -500,6 +572,7 @@ class LpManager(ProcessBase):
             )
         )
         self.actions_done += 1
+        self.lp_metrics.actions.labels(self.process_name, self.pool_id, plan.get("kind", "?"), "completed").inc()
         return True
 
     async def _run_step(self, action_id: str, index: int, step: str, plan: dict[str, Any]) -> OpResult | None:
@@ -593,6 +666,7 @@ class LpManager(ProcessBase):
         detail = {"fees0": str(result.fees0), "fees1": str(result.fees1), "block": result.block_number}
         if note:
             detail["note"] = note
+        step_ts = max(self._clock_ns(), self._last_bar_ts_ns + 1)  # after the bar it acted on
         await journal.append(
             LpStepRecord(
                 action_id=action_id,
@@ -606,9 +680,14 @@ class LpManager(ProcessBase):
                 amount1=d1,
                 tx_hash=result.tx_hash,
                 note=json.dumps(detail, sort_keys=True),
-                ts_ns=self._clock_ns(),
+                ts_ns=step_ts,
             )
         )
+        backend = self._backend()
+        pool_after = await backend.pool_state()
+        await self._record_bar(pool_after, await backend.position(), max(self._clock_ns(), step_ts + 1))
+        self.lp_metrics.step(self.pool_id, result, (backend.token0.decimals, backend.token1.decimals),
+                             (backend.token0.symbol, backend.token1.symbol), pool_after.price)  # fmt: skip
         lower, upper = result.tick_lower, result.tick_upper
         if step == "swap":  # the re-weighting swap is reported with the range it prepares
             lower, upper = int(plan.get("tick_lower", 0)), int(plan.get("tick_upper", 0))
