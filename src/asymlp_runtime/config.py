@@ -318,7 +318,10 @@ class LpSimConfig(_Section):
     The pool starts at ``initial_price`` (``None``: the paper reference price of
     ``LP.reference_symbol`` at creation) with background liquidity ``background`` (pairs of
     relative half width and value in token1) and an account worth ``budget1`` token1, half in
-    each token. ``state_path`` persists the simulated pool (``None``: next to the journal).
+    each token. ``state_path`` persists the simulated pool (``None``: next to the journal); with
+    ``LP.backend = "chain"`` and no ``rpc_url`` it is the *directory* where the local devnet's
+    chain persists (``None``: ``<journal directory>/<process_name>_devnet``; see
+    :func:`asymlp_runtime.lp.chain_backend.devnet_state_dir`).
     """
 
     seed: int = 0

@@ -10,6 +10,37 @@ transaction (automine: each transaction is its own block).
 Units: token amounts are raw integer units (wei-like); prices are Q64.96 ``sqrt_price_x96``
 integers; fee growth is Q128.128; fee tiers are in pips (hundredths of a basis point).
 
+Persistence
+-----------
+With ``DevnetConfig.state_dir`` the chain survives the process that started it (a restart after
+``kill -9`` included). The directory holds
+
+- ``anvil_state.json``: anvil's own dump of the whole chain (see :mod:`asymlp_runtime.chain.anvil`
+  for what anvil keeps and what the node restores: head time, one second per block after it);
+- ``devnet.json``: what this module deployed (addresses of WETH9, the factory, the position
+  manager, the router, the quoter, both tokens and the pools; the initial sqrt price), the
+  configuration those addresses depend on (chain id, mnemonic digest, token specs, fee tiers,
+  funded accounts and amount) and the caller's ``extra`` record. It is written atomically
+  (temporary file, ``fsync``, ``os.replace``) once everything, the ``setup`` callback of
+  :meth:`Devnet.start` included, is on chain, so its presence means "a complete world".
+
+:meth:`Devnet.start` then, under the state file's lock (a previous node still writing its exit
+dump is waited for):
+
+- neither file: a fresh chain; ``devnet.json`` written after ``setup``;
+- ``anvil_state.json`` without ``devnet.json`` (a first start that never completed, so nothing
+  can refer to it): the file is deleted with a logged warning and the chain starts fresh;
+- both: anvil loads the state and the handles are re-attached to the recorded addresses, with
+  no deployment and no ``setup``; every recorded address must hold code and the factory must
+  return the recorded pools;
+- anything else is refused with :class:`DevnetStateError` naming the file: ``devnet.json``
+  unreadable or of another format, recorded for a different configuration (the differing keys
+  are named), not matching the loaded chain, or ``devnet.json`` without ``anvil_state.json``
+  (the chain it describes is gone). The chain is never silently replaced, because a journal
+  may refer to it; delete the directory to start afresh. A truncated ``anvil_state.json``
+  (anvil killed during a dump) is refused the same way
+  (:class:`~asymlp_runtime.chain.anvil.AnvilStateError`).
+
 Example
 -------
 >>> with Devnet.start() as net:                                   # doctest: +SKIP
@@ -20,11 +51,15 @@ Example
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
+import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -34,7 +69,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from .abi import ContractAbi, DecodedEvent
-from .anvil import AnvilConfig, AnvilNode
+from .anvil import AnvilConfig, AnvilNode, AnvilStateError, StateLock
 from .artifacts import Artifact, find_node_modules, load_artifact, load_test_erc20
 from .rpc import JsonRpcClient, RpcError, decode_revert_reason
 
@@ -47,6 +82,18 @@ UINT128_MAX = 2**128 - 1
 UINT256_MAX = 2**256 - 1
 FAR_DEADLINE = 2**64  # periphery `deadline` in seconds: never expires on the devnet
 ZERO_ADDRESS = "0x" + "00" * 20
+
+#: Files of a devnet's state directory, and the format tag of the record.
+STATE_FILE = "anvil_state.json"
+RECORD_FILE = "devnet.json"
+RECORD_FORMAT = "asymlp-devnet/1"
+_CONTRACTS = ("weth9", "factory", "npm", "router", "quoter", "base", "quote")
+
+log = logging.getLogger("asymlp.chain.devnet")
+
+
+class DevnetStateError(AnvilStateError):
+    """A devnet state directory that cannot be re-attached; the message names the file."""
 
 
 class ChainRevert(RuntimeError):
@@ -82,6 +129,9 @@ class DevnetConfig:
     fund_amount: int = 10**40  # raw units of each token per funded account
     tx_gas: int = 15_000_000  # explicit gas: no estimate round trip; under the 2^24 tx cap
     cache_dir: Path | None = None
+    #: Persist the chain here (``anvil_state.json`` + ``devnet.json``; see the module docstring).
+    #: ``None``: the chain lives and dies with the node.
+    state_dir: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +287,87 @@ def _tuple(dataclass_type: type, values: Sequence[Any]) -> Any:
     return dataclass_type(*values)
 
 
+def config_fingerprint(config: DevnetConfig) -> dict[str, Any]:
+    """What the deployed addresses and the funded accounts depend on (JSON-ready). The initial
+    price, the genesis time and the gas limit are not in it: a reloaded chain has its own."""
+    return {
+        "chain_id": config.anvil.chain_id,
+        "mnemonic_sha256": hashlib.sha256(config.anvil.mnemonic.encode()).hexdigest(),
+        "accounts": config.anvil.accounts,
+        "base": [config.base.name, config.base.symbol, config.base.decimals],
+        "quote": [config.quote.name, config.quote.symbol, config.quote.decimals],
+        "fee_tiers": sorted(config.fee_tiers),
+        "funded_accounts": config.funded_accounts,
+        "fund_amount": str(config.fund_amount),
+    }
+
+
+def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as JSON to ``path`` atomically: a temporary file beside it, ``fsync``,
+    ``os.replace``; a reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_state_record(state_dir: Path, config: DevnetConfig) -> dict[str, Any] | None:
+    """The ``devnet.json`` of ``state_dir`` checked against ``config`` (``None``: start fresh;
+    an orphan ``anvil_state.json`` is deleted with a warning). Call under the state lock.
+
+    Raises
+    ------
+    DevnetStateError
+        See the module docstring; the message names the file.
+    """
+    state_dir = Path(state_dir)
+    record_path, state_path = state_dir / RECORD_FILE, state_dir / STATE_FILE
+    fresh_hint = f"delete {state_dir} to start a fresh chain"
+    if not record_path.exists():
+        if state_path.exists():
+            log.warning(
+                "devnet state without a devnet record (a first start that never completed): "
+                "starting a fresh chain",
+                extra={"state": str(state_path), "record": str(record_path)},
+            )
+            state_path.unlink()
+        return None
+    try:
+        record = json.loads(record_path.read_text())
+        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+            found = record.get("format") if isinstance(record, dict) else type(record).__name__
+            raise ValueError(f"format {found!r}, expected {RECORD_FORMAT!r}")
+        addresses = record["addresses"]
+        for name in _CONTRACTS:
+            to_checksum_address(addresses[name])
+        pools = {int(fee): to_checksum_address(a) for fee, a in record["pools"].items()}
+        int(record["initial_sqrt_price_x96"])
+        fingerprint = record["fingerprint"]
+        if not isinstance(record.get("extra", {}), dict):
+            raise ValueError("'extra' is not an object")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise DevnetStateError(f"{record_path}: unreadable devnet record ({detail}); {fresh_hint}") from None
+    expected = config_fingerprint(config)
+    differ = sorted(k for k in expected.keys() | fingerprint.keys() if expected.get(k) != fingerprint.get(k))
+    if differ:
+        parts = ", ".join(f"{k}: recorded {fingerprint.get(k)!r}, configured {expected.get(k)!r}" for k in differ)
+        raise DevnetStateError(f"{record_path}: recorded for another devnet configuration ({parts}); {fresh_hint}")
+    missing = [fee for fee in config.fee_tiers if fee not in pools]
+    if missing:
+        raise DevnetStateError(f"{record_path}: no pool recorded for fee tiers {missing}; {fresh_hint}")
+    if not state_path.exists():
+        raise DevnetStateError(
+            f"{state_path}: missing, but {record_path} records a chain there (a journal may refer "
+            f"to it); {fresh_hint}"
+        )
+    return record
+
+
 # ---------------------------------------------------------------------------------------------
 # the devnet
 # ---------------------------------------------------------------------------------------------
@@ -257,6 +388,11 @@ class Devnet:
     def __init__(self, node: AnvilNode, config: DevnetConfig) -> None:
         self.node = node
         self.config = config
+        #: Whether this devnet was re-attached to a persisted chain (no deployment, no setup).
+        self.reloaded = False
+        #: The caller's record (``setup``'s return value), persisted in ``devnet.json``.
+        self.extra: dict[str, Any] = {}
+        self.state_dir = Path(config.state_dir) if config.state_dir is not None else None
         self.rpc = JsonRpcClient(node.rpc_url)
         self.w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 60}))
         self.accounts: list[str] = [to_checksum_address(a) for a in self.rpc.request("eth_accounts", [])]
@@ -268,18 +404,145 @@ class Devnet:
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
-    def start(cls, config: DevnetConfig | None = None, *, node_modules: Path | None = None) -> Devnet:
-        """Start anvil, deploy everything, fund and approve the accounts."""
+    def start(
+        cls,
+        config: DevnetConfig | None = None,
+        *,
+        node_modules: Path | None = None,
+        setup: Callable[[Devnet], Mapping[str, Any]] | None = None,
+    ) -> Devnet:
+        """Start anvil, deploy everything, fund and approve the accounts, run ``setup``.
+
+        With ``config.state_dir`` holding a complete persisted world, anvil loads it instead and
+        the handles are re-attached (``reloaded`` is True, ``setup`` is not run, ``extra`` is
+        what the first ``setup`` returned); see the module docstring.
+
+        Parameters
+        ----------
+        setup : callable, optional
+            ``setup(net) -> extra``: further transactions that belong to the world (seeding);
+            its JSON-ready return value is stored in ``devnet.json`` as ``extra``.
+        """
         config = config or DevnetConfig()
         node_modules = node_modules or find_node_modules()
-        node = AnvilNode(config.anvil, node_modules=node_modules)
+        anvil_config = config.anvil
+        record: dict[str, Any] | None = None
+        lock: StateLock | None = None
+        if config.state_dir is not None:
+            state_path = Path(config.state_dir) / STATE_FILE
+            anvil_config = replace(anvil_config, state_path=state_path)
+            lock = StateLock.acquire(state_path, anvil_config.state_lock_timeout_s)
+            try:
+                record = read_state_record(Path(config.state_dir), config)
+            except BaseException:
+                lock.release()
+                raise
+        node = AnvilNode(anvil_config, node_modules=node_modules, state_lock=lock)
         try:
             net = cls(node, config)
-            net._deploy_all(node_modules)
+            if record is not None:
+                net._attach(node_modules, record)
+            else:
+                net._deploy_all(node_modules)
+                net.extra = dict(setup(net)) if setup is not None else {}
+                if net.state_dir is not None:
+                    write_json_atomic(net.state_dir / RECORD_FILE, net._record())
         except BaseException:
             node.close()
             raise
         return net
+
+    @property
+    def record_path(self) -> Path | None:
+        """``devnet.json`` of the state directory (``None`` without persistence)."""
+        return self.state_dir / RECORD_FILE if self.state_dir is not None else None
+
+    def _record(self) -> dict[str, Any]:
+        return {
+            "format": RECORD_FORMAT,
+            "fingerprint": config_fingerprint(self.config),
+            "addresses": {name: getattr(self, name).address for name in _CONTRACTS},
+            "pools": {str(fee): pool.address for fee, pool in sorted(self.pools.items())},
+            "initial_sqrt_price_x96": str(self.initial_sqrt_price_x96),
+            "deployed_block": int(self.rpc.request("eth_blockNumber", []), 16),
+            "extra": self.extra,
+        }
+
+    def _load_artifacts(self, node_modules: Path) -> dict[str, Artifact]:
+        arts = {name: load_artifact(node_modules, name) for name in (
+            "WETH9", "UniswapV3Factory", "UniswapV3Pool", "NonfungiblePositionManager",
+            "SwapRouter", "QuoterV2",
+        )}  # fmt: skip
+        arts["TestERC20"] = load_test_erc20(node_modules, cache=self.config.cache_dir)
+        self._pool_abi = self._artifact_abi(arts["UniswapV3Pool"])
+        self._pool_artifact = arts["UniswapV3Pool"]
+        self._erc20_abi = self._artifact_abi(arts["TestERC20"])
+        return arts
+
+    def _handle(self, artifact: Artifact, address: str) -> Contract:
+        address = to_checksum_address(address)
+        self._by_address[address.lower()] = self._artifact_abi(artifact)
+        return self.w3.eth.contract(address=address, abi=artifact.abi)
+
+    def _order_tokens(self) -> None:
+        if int(self.base.address, 16) < int(self.quote.address, 16):
+            self.token0, self.token1 = self.base, self.quote
+        else:
+            self.token0, self.token1 = self.quote, self.base
+
+    def _add_pool(self, fee: int, address: str) -> None:
+        address = to_checksum_address(address)
+        self._by_address[address.lower()] = self._pool_abi
+        self.pools[fee] = PoolHandle(
+            fee=fee,
+            tick_spacing=FEE_TICK_SPACING[fee],
+            address=address,
+            contract=self.w3.eth.contract(address=address, abi=self._pool_artifact.abi),
+        )
+
+    def _attach(self, node_modules: Path, record: dict[str, Any]) -> None:
+        """Handles on a reloaded chain at the recorded addresses, checked against the chain."""
+        t0 = time.perf_counter()
+        arts = self._load_artifacts(node_modules)
+        self.timings["artifacts"] = time.perf_counter() - t0
+        a = record["addresses"]
+        self.weth9 = self._handle(arts["WETH9"], a["weth9"])
+        self.factory = self._handle(arts["UniswapV3Factory"], a["factory"])
+        self.npm = self._handle(arts["NonfungiblePositionManager"], a["npm"])
+        self.router = self._handle(arts["SwapRouter"], a["router"])
+        self.quoter = self._handle(arts["QuoterV2"], a["quoter"])
+        self.base = self._handle(arts["TestERC20"], a["base"])
+        self.quote = self._handle(arts["TestERC20"], a["quote"])
+        self._order_tokens()
+        self.initial_sqrt_price_x96 = int(record["initial_sqrt_price_x96"])
+        recorded_pools = {int(fee): address for fee, address in record["pools"].items()}
+        for fee in self.config.fee_tiers:
+            self._add_pool(fee, recorded_pools[fee])
+        self.extra = dict(record.get("extra", {}))
+
+        names = [*_CONTRACTS, *(f"pool {fee}" for fee in self.config.fee_tiers)]
+        addresses = [getattr(self, n).address for n in _CONTRACTS] + [p.address for p in self.pools.values()]
+        factory_abi = self._abi_of(self.factory.address)
+        calls: list[tuple[str, list[Any]]] = [("eth_getCode", [address, "latest"]) for address in addresses]
+        calls += [
+            self._eth_call_params(
+                self.factory.address,
+                factory_abi.encode_call("getPool", self.token0.address, self.token1.address, fee),
+            )
+            for fee in self.config.fee_tiers
+        ]
+        replies = self.rpc.batch(calls)
+        where = f"{self.record_path}: does not match the chain loaded from {self.node.state_path}"
+        for name, address, code in zip(names, addresses, replies, strict=False):
+            if isinstance(code, RpcError) or code in ("0x", "", None):
+                raise DevnetStateError(f"{where}: no contract at {address} ({name}); delete {self.state_dir}")
+        for fee, raw in zip(self.config.fee_tiers, replies[len(addresses) :], strict=True):
+            if isinstance(raw, RpcError) or to_checksum_address("0x" + raw[-40:]) != self.pools[fee].address:
+                raise DevnetStateError(
+                    f"{where}: the factory does not return the recorded pool of fee {fee}; delete {self.state_dir}"
+                )
+        self.reloaded = True
+        self.timings["attach"] = time.perf_counter() - t0
 
     def _artifact_abi(self, artifact: Artifact) -> ContractAbi:
         if artifact.name not in self._abis:
@@ -296,16 +559,10 @@ class Devnet:
     def _deploy_all(self, node_modules: Path) -> None:
         cfg = self.config
         t0 = time.perf_counter()
-        arts = {name: load_artifact(node_modules, name) for name in (
-            "WETH9", "UniswapV3Factory", "UniswapV3Pool", "NonfungiblePositionManager",
-            "SwapRouter", "QuoterV2",
-        )}  # fmt: skip
-        erc20 = load_test_erc20(node_modules, cache=cfg.cache_dir)
+        arts = self._load_artifacts(node_modules)
+        erc20 = arts["TestERC20"]
         t1 = time.perf_counter()
         self.timings["artifacts"] = t1 - t0
-        self._pool_abi = self._artifact_abi(arts["UniswapV3Pool"])
-        self._pool_artifact = arts["UniswapV3Pool"]
-        self._erc20_abi = self._artifact_abi(erc20)
 
         self.weth9 = self._deploy(arts["WETH9"])
         self.factory = self._deploy(arts["UniswapV3Factory"])
@@ -322,12 +579,11 @@ class Devnet:
             erc20, cfg.quote.name, cfg.quote.symbol, cfg.quote.decimals, self.deployer,
             cfg.fund_amount,
         )  # fmt: skip
-        if int(self.base.address, 16) < int(self.quote.address, 16):
-            self.token0, self.token1 = self.base, self.quote
+        self._order_tokens()
+        if self.token0 is self.base:
             decimals0, decimals1 = cfg.base.decimals, cfg.quote.decimals
             raw_price = Fraction(cfg.initial_price) * 10**decimals1 / 10**decimals0
         else:
-            self.token0, self.token1 = self.quote, self.base
             decimals0, decimals1 = cfg.quote.decimals, cfg.base.decimals
             raw_price = 10**decimals1 / (Fraction(cfg.initial_price) * 10**decimals0)
         self.initial_sqrt_price_x96 = sqrt_price_x96_from_price(raw_price)
@@ -355,14 +611,7 @@ class Devnet:
         for fee, raw in zip(cfg.fee_tiers, addresses, strict=True):
             if isinstance(raw, RpcError):
                 raise raw
-            address = to_checksum_address("0x" + raw[-40:])
-            self._by_address[address.lower()] = self._pool_abi
-            self.pools[fee] = PoolHandle(
-                fee=fee,
-                tick_spacing=FEE_TICK_SPACING[fee],
-                address=address,
-                contract=self.w3.eth.contract(address=address, abi=self._pool_artifact.abi),
-            )
+            self._add_pool(fee, "0x" + raw[-40:])
 
         for account in self.accounts[: cfg.funded_accounts]:
             for token in (self.token0, self.token1):

@@ -45,6 +45,12 @@ Construction
   a :class:`~asymlp_runtime.lp.devnet_flow.DevnetFlow` (noise traders and an arbitrageur toward
   the paper venue's reference price) in a background thread. The node stops with the backend
   (``close_backend``), at interpreter exit, and on the parent's death (``PR_SET_PDEATHSIG``).
+  The chain persists in :func:`devnet_state_dir` (``LP.sim.state_path``, by default
+  ``<journal directory>/<process_name>_devnet/``): anvil writes it when it stops (also when the
+  process dies by ``kill -9``: the node gets SIGTERM) and every 5 seconds, so a restarted
+  process re-attaches to the same chain and :meth:`ChainLpManager.recover` reconciles the
+  journal with it (pending transactions settled, the position found) instead of starting on a
+  new chain the journal knows nothing about.
 - with ``rpc_url``: that RPC (credentials redacted everywhere), the wallet from
   ``LP.private_key`` or ``ASYMLP_PRIVATE_KEY`` / an encrypted keystore
   (:func:`asymlp_runtime.chain.keys.load_wallet`), ``LP.pool`` = the pool's address, the
@@ -87,6 +93,7 @@ __all__ = [
     "DevnetWorld",
     "flip_sqrt_price",
     "make_chain_backend",
+    "devnet_state_dir",
     "start_devnet_world",
 ]
 
@@ -397,21 +404,36 @@ def start_devnet_world(
     twap_window_s: int = 60,
     min_observation_cardinality: int = 256,
     log_path: Path | None = None,
+    state_dir: Path | None = None,
+    state_interval_s: int = 5,
 ) -> DevnetWorld:
     """Start anvil + the contracts, seed background liquidity, fund the manager's wallet.
 
     The node starts with its genesis ``twap_window_s + 600`` seconds in the past (one second per
     block), the pool's observation cardinality raised and ``twap_window_s + 10`` blocks mined, so
     the manager's TWAP guard has history from its first action.
+
+    With ``state_dir`` the world persists (:class:`~asymlp_runtime.chain.devnet.Devnet`'s
+    ``anvil_state.json`` + ``devnet.json``; anvil dumps the chain when the node stops, also on
+    the parent's ``kill -9``, and every ``state_interval_s`` seconds): a later call with the
+    same directory re-attaches to that chain -- same contracts, positions, balances and nonces, block time
+    continuing one second per block from the saved head (so the TWAP window still has history)
+    -- without deploying or seeding again (``world.net.reloaded``). The record's ``extra`` keeps
+    ``fee`` and the wallet (a different ``fee`` is refused with
+    :class:`~asymlp_runtime.chain.devnet.DevnetStateError`) and the seeding parameters (a change
+    of ``initial_price``, ``budget1`` or ``background`` is ignored for the existing chain, with a
+    warning). ``initial_price`` is only used for a fresh chain.
     """
     from asymlp_core.ranges import liquidity_for_budget_exact
     from asymlp_runtime.chain.anvil import AnvilConfig
-    from asymlp_runtime.chain.devnet import Devnet, DevnetConfig
+    from asymlp_runtime.chain.devnet import Devnet, DevnetConfig, DevnetStateError
 
     price = Fraction(str(round(initial_price, 6)))
-    anvil = AnvilConfig(genesis_timestamp=int(time.time()) - twap_window_s - 600, log_path=log_path)
-    net = Devnet.start(DevnetConfig(anvil=anvil, fee_tiers=(fee,), initial_price=price, funded_accounts=9))
-    try:
+    wallet = _devnet_wallet()
+    seeding = {"initial_price": str(price), "budget1": budget1, "background": [list(b) for b in background],
+               "min_observation_cardinality": min_observation_cardinality}  # fmt: skip
+
+    def seed(net: Devnet) -> dict[str, Any]:
         base_is_token0 = net.token0.address == net.base.address
         d_base, d_quote = net.config.base.decimals, net.config.quote.decimals
         pool = net.pools[fee]
@@ -431,16 +453,58 @@ def start_devnet_world(
             alloc = liquidity_for_budget_exact(slot0.sqrt_price_x96, lo, hi, budget, current_tick=slot0.tick)
             if alloc.liquidity > 0:
                 net.mint(fee, lo, hi, alloc.amount0 + 1, alloc.amount1 + 1)
-        wallet = _devnet_wallet()
         net.rpc.request("anvil_setBalance", [wallet.address, hex(10**22)])
         net.mint_tokens(net.base, wallet.address, int(Fraction(budget1) / 2 / price * 10**d_base))
         net.mint_tokens(net.quote, wallet.address, int(Fraction(budget1) / 2 * 10**d_quote))
         net.transact(pool.contract, "increaseObservationCardinalityNext", min_observation_cardinality)
         net.rpc.request("anvil_mine", [hex(twap_window_s + 10)])
-    except BaseException:
-        net.close()
-        raise
+        return {"world": {"fee": fee, "wallet": wallet.address, **seeding}}
+
+    anvil = AnvilConfig(
+        genesis_timestamp=int(time.time()) - twap_window_s - 600, log_path=log_path,
+        state_interval_s=state_interval_s,
+    )  # fmt: skip
+    config = DevnetConfig(
+        anvil=anvil, fee_tiers=(fee,), initial_price=price, funded_accounts=9, state_dir=state_dir
+    )
+    net = Devnet.start(config, setup=seed)
+    if net.reloaded:
+        try:
+            recorded = net.extra.get("world")
+            if not isinstance(recorded, dict) or recorded.get("fee") != fee or recorded.get("wallet") != wallet.address:
+                raise DevnetStateError(
+                    f"{net.record_path}: the recorded world ({recorded!r}) is not for fee {fee} and wallet "
+                    f"{wallet.address}; delete {state_dir} to start a fresh chain"
+                )
+            changed = sorted(k for k, v in seeding.items() if k != "initial_price" and recorded.get(k) != v)
+            if changed:
+                log.warning(
+                    "devnet: seeding parameters changed since the chain was created; the existing chain is kept",
+                    extra={"keys": changed, "record": str(net.record_path)},
+                )
+            head = net.rpc.request("eth_getBlockByNumber", ["latest", False])
+            log.info(
+                "devnet: re-attached to the persisted chain",
+                extra={"state_dir": str(state_dir), "block": int(head["number"], 16),
+                       "block_timestamp": int(head["timestamp"], 16)},
+            )  # fmt: skip
+        except BaseException:
+            net.close()
+            raise
     return DevnetWorld(net=net, fee=fee, wallet=wallet)
+
+
+def devnet_state_dir(config: ProcessConfig) -> Path | None:
+    """Where the devnet of an ``[LP]`` section without ``rpc_url`` persists: ``LP.sim.state_path``
+    (a directory here), else ``<journal directory>/<process_name>_devnet`` (``None`` without a
+    journal: the chain then lives and dies with the process)."""
+    assert config.lp is not None
+    if config.lp.sim.state_path:
+        return Path(config.lp.sim.state_path)
+    journal = config.global_.journal_path
+    if not journal:
+        return None
+    return Path(journal).parent / f"{config.process_name}_devnet"
 
 
 def _journal_for(config: ProcessConfig) -> Journal:
@@ -499,6 +563,7 @@ def make_chain_backend(
             twap_window_s=settings.twap_window_s,
             min_observation_cardinality=settings.min_observation_cardinality,
             log_path=log_dir / f"{config.process_name}_anvil.log",
+            state_dir=devnet_state_dir(config),
         )  # fmt: skip
         net = world.net
         url, wallet = net.node.rpc_url, world.wallet
