@@ -7,7 +7,7 @@ import sys
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..data.loaders import DataFormatError
+    from ..data.errors import DataFormatError
     from ..research.calibrate import CalibrationError, calibrate_file, format_calibration, guess_kind
 
     kind = args.kind or guess_kind(args.data)

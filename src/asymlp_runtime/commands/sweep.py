@@ -12,7 +12,7 @@ def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..config import ConfigError
-    from ..data.loaders import DataFormatError
+    from ..data.errors import DataFormatError
     from ..research.config import load_backtest_config
     from ..research.data import load_market
     from ..research.sweep import expand_grid, run_sweep

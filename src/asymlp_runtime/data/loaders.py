@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import DataFormatError
+
 KLINE_COLUMNS = (
     "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
     "count", "taker_buy_volume", "taker_buy_quote_volume", "ignore",
@@ -38,15 +40,6 @@ _SWAP_ALIASES = {
     "transactionHash": "tx_hash", "transaction_hash": "tx_hash", "block_timestamp": "timestamp",
 }
 _INT256 = 1 << 255
-
-
-class DataFormatError(ValueError):
-    """A malformed data file: names the file, the 1-based line (or row) and the field."""
-
-    def __init__(self, path: str, line: int | None, field: str | None, problem: str) -> None:
-        self.path, self.line, self.field, self.problem = path, line, field, problem
-        where = path + (f": line {line}" if line is not None else "") + (f": field '{field}'" if field else "")
-        super().__init__(f"{where}: {problem}")
 
 
 def _read_text(path: pathlib.Path) -> str:

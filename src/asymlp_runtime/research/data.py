@@ -1,16 +1,19 @@
-"""Market bars for the research commands: the synthetic default year or a file via the loaders."""
+"""Market bars for the research commands: the synthetic default year or a file via the loaders.
+
+pandas (and the loaders) are imported only for files: the synthetic year needs NumPy alone.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 
-from asymlp_core.synthetic import default_market
-
-from ..data.loaders import DataFormatError, load_binance_klines, load_uniswap_swaps
+from ..data.errors import DataFormatError
 from .config import DataSection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MarketBars", "load_market"]
 
@@ -49,6 +52,8 @@ def load_market(data: DataSection) -> MarketBars:
         A malformed or too-short file (naming the file, the line and the field).
     """
     if data.source == "synthetic":
+        from asymlp_core.synthetic import default_market
+
         m = default_market(n_bars=data.n_bars, seed=data.seed, s0=data.s0)
         # the pool trades at its own price (reference + arbitrage band)
         return MarketBars(
@@ -56,6 +61,10 @@ def load_market(data: DataSection) -> MarketBars:
         )
     assert data.path is not None
     if data.source == "klines":
+        import pandas as pd
+
+        from ..data.loaders import load_binance_klines
+
         df = load_binance_klines(data.path)
         ts = pd.DatetimeIndex(df["open_time"]).as_unit("ns").asi8
         price = df["close"].to_numpy(np.float64)
@@ -71,6 +80,8 @@ def load_market(data: DataSection) -> MarketBars:
 def swap_times_ns(df: pd.DataFrame, path: str) -> np.ndarray:
     """Epoch nanoseconds of swaps from a ``timestamp`` column: epoch seconds (numbers, as block
     timestamps are) or date-time strings."""
+    import pandas as pd
+
     col = df["timestamp"]
     num = pd.to_numeric(col, errors="coerce")
     if num.notna().all():
@@ -85,6 +96,10 @@ def swap_times_ns(df: pd.DataFrame, path: str) -> np.ndarray:
 
 
 def _swap_bars(data: DataSection) -> MarketBars:
+    import pandas as pd
+
+    from ..data.loaders import load_uniswap_swaps
+
     df = load_uniswap_swaps(data.path)
     if df.empty:
         raise DataFormatError(data.path, None, None, "no swap events")

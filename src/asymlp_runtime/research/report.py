@@ -18,7 +18,17 @@ from .config import BacktestFileConfig
 from .data import MarketBars
 from .runner import BacktestRun
 
-__all__ = ["decomposition_frame", "format_summary", "write_report", "bucket_edges"]
+__all__ = [
+    "PlotSeries",
+    "bucket_edges",
+    "decomposition_frame",
+    "draw_plots",
+    "finish_report",
+    "format_summary",
+    "plot_series",
+    "write_report",
+    "write_tables",
+]
 
 PART_LABELS = {
     "fees": "Fees",
@@ -98,6 +108,10 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- plots
+# The plots are drawn in two steps: ``plot_series`` reduces the year of bars to one point per
+# bucket (a few thousand values per line), ``draw_plots`` renders those with matplotlib.  The
+# per-bar arrays can be released in between, so that they and matplotlib are never resident
+# at the same time.
 def bucket_edges(n: int, points: int) -> np.ndarray:
     """Start indices of at most ``points`` contiguous buckets covering ``range(n)``."""
     k = max(1, min(points, n))
@@ -106,56 +120,6 @@ def bucket_edges(n: int, points: int) -> np.ndarray:
 
 def _times(ts_ns: np.ndarray) -> np.ndarray:
     return ts_ns.astype("datetime64[ns]")
-
-
-def _plot_price_range(
-    ax, market: MarketBars, bars: np.ndarray, raw_per_human: float, edges: np.ndarray
-) -> None:
-    t = _times(market.ts_ns[edges])
-    p = market.price
-    hi = np.maximum.reduceat(p, edges)
-    lo = np.minimum.reduceat(p, edges)
-    ln_base = math.log(1.0001)
-    lower = np.exp(bars["tick_lower"].astype(np.float64) * ln_base) / raw_per_human
-    upper = np.exp(bars["tick_upper"].astype(np.float64) * ln_base) / raw_per_human
-    ax.fill_between(
-        t,
-        np.minimum.reduceat(lower, edges),
-        np.maximum.reduceat(upper, edges),
-        step="post",
-        color="tab:orange",
-        alpha=0.3,
-        linewidth=0,
-        label="LP range (lower to upper tick)",
-    )
-    ax.fill_between(t, lo, hi, step="post", color="tab:blue", alpha=0.35, linewidth=0)
-    ax.plot(
-        t,
-        p[np.minimum(edges + np.diff(np.append(edges, p.size)) - 1, p.size - 1)],
-        color="tab:blue",
-        linewidth=0.8,
-        drawstyle="steps-post",
-        label="pool price (bucket close; shade: high-low)",
-    )
-    reb = np.flatnonzero(bars["reason"][1:]) + 1
-    if 0 < reb.size <= 2000:
-        ax.plot(
-            _times(market.ts_ns[reb]),
-            p[reb],
-            linestyle="none",
-            marker="|",
-            markersize=5,
-            color="black",
-            alpha=0.5,
-            label=f"rebalance ({reb.size})",
-        )
-    ax.set_ylabel("price (token1 per token0)")
-    ax.yaxis.set_major_formatter(_thousands())
-    ax.set_title(
-        f"Pool price and the LP range ({p.size:,} bars, one point per {max(1, p.size // edges.size):,} bars)"
-    )
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
 
 
 def _last(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -168,36 +132,145 @@ def _mean(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.add.reduceat(a, edges) / counts
 
 
-def _plot_inventory(ax, market: MarketBars, bars: np.ndarray, edges: np.ndarray) -> None:
-    t = _times(market.ts_ns[edges])
+class PlotSeries(NamedTuple):
+    """What the three plots draw, reduced to one value per bucket of bars (``t``: bucket starts).
+
+    ``price``, ``inventory`` and ``pnl`` hold the lines of each plot by name."""
+
+    n_bars: int
+    n_buckets: int
+    t: np.ndarray
+    price: dict[str, Any]
+    inventory: dict[str, Any]
+    pnl: dict[str, Any]
+
+
+def _price_series(market: MarketBars, bars, raw_per_human: float, edges: np.ndarray) -> dict[str, Any]:
+    p = market.price
+    ln_base = math.log(1.0001)
+    lower = np.exp(bars["tick_lower"].astype(np.float64) * ln_base) / raw_per_human
+    upper = np.exp(bars["tick_upper"].astype(np.float64) * ln_base) / raw_per_human
+    out: dict[str, Any] = {
+        "range_lower": np.minimum.reduceat(lower, edges),
+        "range_upper": np.maximum.reduceat(upper, edges),
+        "hi": np.maximum.reduceat(p, edges),
+        "lo": np.minimum.reduceat(p, edges),
+        "close": p[np.minimum(edges + np.diff(np.append(edges, p.size)) - 1, p.size - 1)],
+        "rebalances": None,
+    }
+    del lower, upper
+    reb = np.flatnonzero(bars["reason"][1:]) + 1
+    if 0 < reb.size <= 2000:
+        out["rebalances"] = (_times(market.ts_ns[reb]), p[reb].copy())
+    return out
+
+
+def _inventory_series(bars, edges: np.ndarray) -> dict[str, Any]:
     x = bars["amount0"]
     h = bars["hedge_position"]
-    for series, color, label in ((x, "tab:green", "LP token0"), (h, "tab:red", "hedge (perpetual, token0)")):
-        ax.fill_between(
-            t,
+    out: dict[str, Any] = {}
+    for key, series in (("lp", x), ("hedge", h)):
+        out[key] = (
             np.minimum.reduceat(series, edges),
             np.maximum.reduceat(series, edges),
-            step="post",
-            color=color,
-            alpha=0.2,
-            linewidth=0,
+            _mean(series, edges),
         )
+    net = x + h
+    out["net_mean"] = _mean(net, edges)
+    out["net_abs_max"] = np.abs(net).max()
+    return out
+
+
+def _pnl_series(bars, edges: np.ndarray) -> dict[str, Any]:
+    # cumulative parts at the bucket ends, accumulated a chunk of bars at a time
+    ends = np.append(edges[1:], bars.size) - 1
+    cum = {name: np.zeros(ends.size) for name, _ in PNL_PARTS}
+    running = dict.fromkeys(cum, 0.0)
+    for start, block in bars.chunks():
+        stop = start + block.size
+        sel = (ends >= start) & (ends < stop)
+        for name, sign in PNL_PARTS:
+            c = np.cumsum(sign * block[name]) + running[name]
+            cum[name][sel] = c[ends[sel] - start]
+            running[name] = float(c[-1])
+    return {"cum": cum, "final": running}
+
+
+def plot_series(run: BacktestRun, market: MarketBars, points: int) -> PlotSeries:
+    """The plots' data: every line reduced to at most ``points`` buckets of bars."""
+    edges = bucket_edges(run.bars.size, points)
+    return PlotSeries(
+        n_bars=int(market.price.size),
+        n_buckets=int(edges.size),
+        t=_times(market.ts_ns[edges]),
+        price=_price_series(market, run.bars, run.inputs.params.raw_per_human, edges),
+        inventory=_inventory_series(run.bars, edges),
+        pnl=_pnl_series(run.bars, edges),
+    )
+
+
+def _draw_price_range(ax, s: PlotSeries) -> None:
+    t, d = s.t, s.price
+    ax.fill_between(
+        t,
+        d["range_lower"],
+        d["range_upper"],
+        step="post",
+        color="tab:orange",
+        alpha=0.3,
+        linewidth=0,
+        label="LP range (lower to upper tick)",
+    )
+    ax.fill_between(t, d["lo"], d["hi"], step="post", color="tab:blue", alpha=0.35, linewidth=0)
+    ax.plot(
+        t,
+        d["close"],
+        color="tab:blue",
+        linewidth=0.8,
+        drawstyle="steps-post",
+        label="pool price (bucket close; shade: high-low)",
+    )
+    if d["rebalances"] is not None:
+        reb_t, reb_p = d["rebalances"]
+        ax.plot(
+            reb_t,
+            reb_p,
+            linestyle="none",
+            marker="|",
+            markersize=5,
+            color="black",
+            alpha=0.5,
+            label=f"rebalance ({reb_p.size})",
+        )
+    ax.set_ylabel("price (token1 per token0)")
+    ax.yaxis.set_major_formatter(_thousands())
+    ax.set_title(
+        f"Pool price and the LP range ({s.n_bars:,} bars, one point per {max(1, s.n_bars // s.n_buckets):,} bars)"
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _draw_inventory(ax, s: PlotSeries) -> None:
+    t, d = s.t, s.inventory
+    for key, color, label in (("lp", "tab:green", "LP token0"), ("hedge", "tab:red", "hedge (perpetual, token0)")):
+        lo, hi, mean = d[key]
+        ax.fill_between(t, lo, hi, step="post", color=color, alpha=0.2, linewidth=0)
         ax.plot(
             t,
-            _mean(series, edges),
+            mean,
             color=color,
             linewidth=0.9,
             drawstyle="steps-post",
             label=f"{label}: mean (shade: min-max)",
         )
-    net = x + h
     ax.plot(
         t,
-        _mean(net, edges),
+        d["net_mean"],
         color="black",
         linewidth=0.9,
         drawstyle="steps-post",
-        label=f"net token0 (LP + hedge), max |net| {np.abs(net).max():,.1f}",
+        label=f"net token0 (LP + hedge), max |net| {d['net_abs_max']:,.1f}",
     )
     ax.axhline(0.0, color="grey", linewidth=0.6)
     ax.set_ylabel("position (token0)")
@@ -212,8 +285,8 @@ def _thousands():
     return FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-def _plot_decomposition(ax, market: MarketBars, bars: np.ndarray, edges: np.ndarray) -> None:
-    t = _times(market.ts_ns[edges])
+def _draw_decomposition(ax, s: PlotSeries) -> None:
+    t, cum, final = s.t, s.pnl["cum"], s.pnl["final"]
     colors = dict(
         zip(
             [n for n, _ in PNL_PARTS],
@@ -230,24 +303,13 @@ def _plot_decomposition(ax, market: MarketBars, bars: np.ndarray, edges: np.ndar
             strict=True,
         )
     )
-    # cumulative parts at the bucket ends, accumulated a chunk of bars at a time
-    ends = np.append(edges[1:], bars.size) - 1
-    cum = {name: np.zeros(ends.size) for name, _ in PNL_PARTS}
-    running = dict.fromkeys(cum, 0.0)
-    for start, block in bars.chunks():
-        stop = start + block.size
-        sel = (ends >= start) & (ends < stop)
-        for name, sign in PNL_PARTS:
-            c = np.cumsum(sign * block[name]) + running[name]
-            cum[name][sel] = c[ends[sel] - start]
-            running[name] = float(c[-1])
-    total_last = np.zeros(ends.size)
+    total_last = np.zeros(t.size)
     for name, _ in PNL_PARTS:
         total_last += cum[name]
         if np.any(cum[name] != 0):
-            label = f"{PART_LABELS[name]}: {_money(running[name])}"
+            label = f"{PART_LABELS[name]}: {_money(final[name])}"
             ax.plot(t, cum[name], linewidth=0.9, color=colors[name], label=label)
-    ax.plot(t, total_last, color="black", linewidth=1.6, label=f"Total: {_money(sum(running.values()))}")
+    ax.plot(t, total_last, color="black", linewidth=1.6, label=f"Total: {_money(sum(final.values()))}")
     ax.axhline(0.0, color="grey", linewidth=0.6)
     ax.set_ylabel("cumulative PnL (token1)")
     ax.yaxis.set_major_formatter(_thousands())
@@ -256,55 +318,64 @@ def _plot_decomposition(ax, market: MarketBars, bars: np.ndarray, edges: np.ndar
     ax.grid(alpha=0.3)
 
 
-def write_plots(run: BacktestRun, market: MarketBars, out_dir: Path, points: int) -> list[Path]:
+def draw_plots(series: PlotSeries, out_dir: Path) -> list[Path]:
+    """Render :data:`PLOTS` from :func:`plot_series` into ``out_dir``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    edges = bucket_edges(run.bars.size, points)
     paths = []
-    drawers = (
-        lambda ax: _plot_price_range(ax, market, run.bars, run.inputs.params.raw_per_human, edges),
-        lambda ax: _plot_inventory(ax, market, run.bars, edges),
-        lambda ax: _plot_decomposition(ax, market, run.bars, edges),
-    )
-    for name, draw in zip(PLOTS, drawers, strict=True):
+    for name, draw in zip(PLOTS, (_draw_price_range, _draw_inventory, _draw_decomposition), strict=True):
         fig, ax = plt.subplots(figsize=(11, 4.8), dpi=100)
-        draw(ax)
+        draw(ax, series)
         locator = mdates.AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.set_xlabel("time (UTC)")
         fig.tight_layout()
-        path = out_dir / name
+        path = Path(out_dir) / name
         fig.savefig(path)
         plt.close(fig)
         paths.append(path)
     return paths
 
 
+def write_plots(run: BacktestRun, market: MarketBars, out_dir: Path, points: int) -> list[Path]:
+    """:func:`plot_series` then :func:`draw_plots`."""
+    return draw_plots(plot_series(run, market, points), out_dir)
+
+
 # --------------------------------------------------------------------------- files
+def _arrow_column(pa, values: np.ndarray, type_=None):
+    """A null-free Arrow array over a contiguous copy of ``values`` (``pa.array`` on a NumPy
+    array would import pandas to check for pandas objects: ~40 MB for nothing here)."""
+    a = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(type_ or pa.from_numpy_dtype(a.dtype), a.size, [None, pa.py_buffer(a)])
+
+
 def write_bars_parquet(path: Path, run: BacktestRun, market: MarketBars, chunk: int = 65_536) -> None:
     """Write the per-bar results in row groups of ``chunk`` rows, so that a year of minutes
     never exists twice in memory (the columns of one row group at a time)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    time_type = pa.timestamp("ns", tz="UTC")
     writer = None
     try:
         for start, block in run.bars.chunks(chunk):
             stop = start + block.size
-            cols = {"time": pa.array(market.ts_ns[start:stop].astype("datetime64[ns]"), pa.timestamp("ns", tz="UTC")),
-                    "price": pa.array(np.ascontiguousarray(market.price[start:stop]))}
+            cols = {"time": _arrow_column(pa, market.ts_ns[start:stop].astype(np.int64), time_type),
+                    "price": _arrow_column(pa, market.price[start:stop])}
             for name in block.dtype.names:
-                cols[name] = pa.array(np.ascontiguousarray(block[name]))
-            cols["volume1"] = pa.array(np.ascontiguousarray(market.volume1[start:stop]))
+                cols[name] = _arrow_column(pa, block[name])
+            cols["volume1"] = _arrow_column(pa, market.volume1[start:stop])
             table = pa.table(cols)
             if writer is None:
                 writer = pq.ParquetWriter(path, table.schema)
             writer.write_table(table)
+            del table, cols, block
     finally:
         if writer is not None:
             writer.close()
@@ -320,10 +391,10 @@ def _html_table(rows: list[tuple[str, str]], header: tuple[str, ...] | None = No
     return "\n".join(out)
 
 
-def _html(run: BacktestRun, cfg: BacktestFileConfig, images: list[Path]) -> str:
+def _html(summary: dict[str, Any], cfg: BacktestFileConfig, images: list[Path]) -> str:
     import msgspec
 
-    dec = decomposition_frame(run.summary)
+    dec = decomposition_frame(summary)
     dec_rows = [(r.part, f"{r.pnl:,.2f}", f"{r.pct_of_budget:.2f}%") for r in dec]
     imgs = "\n".join(
         f'<figure><img alt="{p.stem}" '
@@ -344,7 +415,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 </style></head><body>
 <h1>LP + hedge backtest</h1>
 <h2>Summary</h2>
-{_html_table(_summary_rows(run.summary))}
+{_html_table(_summary_rows(summary))}
 <h2>PnL decomposition (token1)</h2>
 <p>Total = fees + HODL + IL - gas - swap costs + hedge PnL + funding - hedge costs; LVR is measured
 inside the IL term.</p>
@@ -357,15 +428,8 @@ inside the IL term.</p>
 """
 
 
-def write_report(
-    run: BacktestRun,
-    market: MarketBars,
-    cfg: BacktestFileConfig,
-    out_dir: str | Path,
-    plots: bool = True,
-    plot_points: int = 2000,
-) -> dict[str, Path]:
-    """Write the report folder; returns the paths written, by name."""
+def write_tables(run: BacktestRun, market: MarketBars, out_dir: str | Path) -> dict[str, Path]:
+    """The report's data files (bars.parquet, summary.json, decomposition.csv); returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -375,9 +439,36 @@ def write_report(
     paths["summary"].write_text(json.dumps(run.summary, indent=2))
     paths["decomposition"] = out / "decomposition.csv"
     _write_decomposition_csv(paths["decomposition"], run.summary)
-    images = write_plots(run, market, out, plot_points) if plots else []
+    return paths
+
+
+def finish_report(
+    summary: dict[str, Any], cfg: BacktestFileConfig, out_dir: str | Path, series: PlotSeries | None
+) -> dict[str, Path]:
+    """The plots (when ``series`` is given) and report.html; needs no per-bar array, so the run
+    can be released before it."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    images = draw_plots(series, out) if series is not None else []
     for p in images:
         paths[p.stem] = p
     paths["html"] = out / "report.html"
-    paths["html"].write_text(_html(run, cfg, images), encoding="utf-8")
+    paths["html"].write_text(_html(summary, cfg, images), encoding="utf-8")
+    return paths
+
+
+def write_report(
+    run: BacktestRun,
+    market: MarketBars,
+    cfg: BacktestFileConfig,
+    out_dir: str | Path,
+    plots: bool = True,
+    plot_points: int = 2000,
+) -> dict[str, Path]:
+    """Write the report folder; returns the paths written, by name (:func:`write_tables`,
+    :func:`plot_series`, :func:`finish_report` in turn)."""
+    series = plot_series(run, market, plot_points) if plots else None
+    paths = write_tables(run, market, out_dir)
+    paths.update(finish_report(run.summary, cfg, out_dir, series))
     return paths
