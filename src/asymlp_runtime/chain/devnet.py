@@ -437,7 +437,12 @@ class Devnet:
             except BaseException:
                 lock.release()
                 raise
-        node = AnvilNode(anvil_config, node_modules=node_modules, state_lock=lock)
+        try:
+            node = AnvilNode(anvil_config, node_modules=node_modules, state_lock=lock)
+        except BaseException:
+            if lock is not None:
+                lock.release()  # idempotent: the node may have released it already
+            raise
         try:
             net = cls(node, config)
             if record is not None:
