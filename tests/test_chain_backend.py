@@ -30,7 +30,15 @@ from asymlp_runtime.chain.endpoint import RpcEndpoint
 from asymlp_runtime.chain.keys import Wallet
 from asymlp_runtime.chain.lp import ChainLpConfig, ChainLpManager
 from asymlp_runtime.config import load_config_text
-from asymlp_runtime.journal import Journal, LpActionEndRecord, LpActionRecord, LpStepRecord, TxReceiptRecord, TxRecord
+from asymlp_runtime.journal import (
+    Journal,
+    LpActionEndRecord,
+    LpActionRecord,
+    LpBarRecord,
+    LpStepRecord,
+    TxReceiptRecord,
+    TxRecord,
+)
 from asymlp_runtime.lp.backend import BackendError, PoolBackend, TokenInfo
 from asymlp_runtime.lp.chain_backend import (
     ChainBackendSettings,
@@ -352,6 +360,7 @@ decision_interval_s = 0.2
         steps = [s for s in j.read(LpStepRecord) if s.status == "done"]
         receipts = j.read(TxReceiptRecord)
         completed = {e.action_id for e in j.read(LpActionEndRecord) if e.outcome == "completed"}
+        bars = j.read(LpBarRecord)
     kinds = [a.kind for a in actions]
     assert kinds[0] == "open" and "rebalance" in kinds, kinds
     closes = [s for s in steps if s.kind == "close"]
@@ -363,8 +372,16 @@ decision_interval_s = 0.2
     # the last inventory equals the chain's holdings of the wallet when it was published
     assert inv[-1].amount0 > 0 and inv[-1].amount1 > 0
     # the run report: fees and gas equal the journal's exact sums
-    report = run_report(tmp_path / "lp.sqlite", end_price=3000.0, pool=net.pools[FEE].address)
+    report = run_report(tmp_path / "lp.sqlite", end_price=3000.0, pool=net.pools[FEE].address, fee=FEE / 1e6)
+    # the backtester on the path the manager observed, with the run's positions: the same parts
+    live, replay = report["decomposition"], report["backtest"]["decomposition"]
+    assert replay["fees"] == pytest.approx(live["fees"], rel=0.05)  # fee model vs exact fees
+    for part in ("hodl", "il", "gas", "swap_cost"):
+        assert replay[part] == pytest.approx(live[part], rel=1e-6, abs=1e-4), part
     fees = [sum(int(json.loads(s.note)[k]) for s in closes) for k in ("fees0", "fees1")]
+    if report["position_open_at_end"]:  # plus what the last observation saw owed to the open position
+        last = max(bars, key=lambda b: b.ts_ns)
+        fees = [fees[0] + last.owed0, fees[1] + last.owed1]
     assert [int(x) for x in report["fees_raw"]] == fees
     assert int(report["gas_wei"]) == sum(r.gas_used * r.effective_gas_price for r in receipts) > 0
     assert report["rebalances"] == sum(a.kind == "rebalance" and a.action_id in completed for a in actions)

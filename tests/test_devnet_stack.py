@@ -169,6 +169,17 @@ def test_devnet_stack_earns_fees_rebalances_hedges_and_reports(tmp_path):
     assert d["gas"] < 0 and report["transactions"] == len(receipts)
     assert report["hedge"]["fills"] > 0
     assert set(d) == {"fees", "hodl", "il", "gas", "swap_cost", "hedge_pnl", "funding", "hedge_cost", "total"}
+    # the backtester's accounting on the path the lp_manager observed, with the run's positions and the
+    # hedge fills: the same parts (fees through the backtester's fee model, from the pool's fee growth)
+    bt = report["backtest"]
+    assert bt is not None and bt["bars"] > 100
+    b = bt["decomposition"]
+    print("live", d, "\nbacktester", b)
+    assert b["fees"] == pytest.approx(d["fees"], rel=0.05)
+    for part in ("hodl", "il", "gas", "swap_cost", "hedge_cost"):
+        assert b[part] == pytest.approx(d[part], rel=1e-6, abs=1e-3), part
+    assert b["hedge_pnl"] == pytest.approx(d["hedge_pnl"], rel=1e-3, abs=0.05)
+    assert "backtester" in (root / "run" / "report.txt").read_text()
 
     # no secret in any log or output of the run
     suffixes = (".log", ".out", ".json", ".txt")

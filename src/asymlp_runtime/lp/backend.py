@@ -236,8 +236,9 @@ class PoolBackend(Protocol):
     fee: int
     tick_spacing: int
 
-    async def pool_state(self) -> PoolState:
-        """slot0, active liquidity, block number and time, now."""
+    async def pool_state(self, block: int | None = None) -> PoolState:
+        """slot0, active liquidity, fee growth, block number and time, now (or at ``block``:
+        the state after that block, where the backend keeps history)."""
         ...
 
     async def position(self) -> LpPosition:

@@ -241,13 +241,15 @@ class ChainPoolBackend:
                         gas_cost_wei=o.gas_cost_wei)  # fmt: skip
 
     # ------------------------------------------------------------------ reads
-    async def pool_state(self) -> PoolState:
-        snap = await self._run(lambda: self.manager.reader.snapshot(balances=False))
+    async def pool_state(self, block: int | None = None) -> PoolState:
+        snap = await self._run(lambda: self.manager.reader.snapshot(block=block, balances=False))
         sqrt_price = snap.sqrt_price_x96
         tick = snap.tick
+        fg0, fg1 = snap.fee_growth_global0_x128, snap.fee_growth_global1_x128
         if self.flipped:
             sqrt_price = flip_sqrt_price(sqrt_price)
             tick = get_tick_at_sqrt_ratio(sqrt_price)
+            fg0, fg1 = fg1, fg0
         return PoolState(
             sqrt_price_x96=sqrt_price,
             tick=tick,
@@ -255,6 +257,8 @@ class ChainPoolBackend:
             block_number=snap.block_number,
             ts_ns=snap.block_timestamp * 10**9,
             price=human_price(sqrt_price, self.token0.decimals, self.token1.decimals),
+            fee_growth0_x128=fg0,
+            fee_growth1_x128=fg1,
         )
 
     async def position(self) -> LpPosition:

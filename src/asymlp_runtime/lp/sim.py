@@ -260,7 +260,8 @@ class SimPoolBackend:
         self.block_ts_ns = self._clock_ns() if ts_ns is None else ts_ns
 
     # ------------------------------------------------------------------ reads
-    async def pool_state(self) -> PoolState:
+    async def pool_state(self, block: int | None = None) -> PoolState:
+        """The pool now (the simulation keeps no history: ``block`` is ignored)."""
         p = self.pool
         return PoolState(
             sqrt_price_x96=p.sqrt_price_x96,

@@ -684,7 +684,8 @@ class LpManager(ProcessBase):
             )
         )
         backend = self._backend()
-        pool_after = await backend.pool_state()
+        # the pool as the step left it: at the step's block (later flow excluded, where it can be)
+        pool_after = await backend.pool_state(block=result.block_number or None)
         await self._record_bar(pool_after, await backend.position(), max(self._clock_ns(), step_ts + 1))
         self.lp_metrics.step(self.pool_id, result, (backend.token0.decimals, backend.token1.decimals),
                              (backend.token0.symbol, backend.token1.symbol), pool_after.price)  # fmt: skip
