@@ -174,7 +174,6 @@ def test_devnet_stack_earns_fees_rebalances_hedges_and_reports(tmp_path):
     bt = report["backtest"]
     assert bt is not None and bt["bars"] > 100
     b = bt["decomposition"]
-    print("live", d, "\nbacktester", b)
     assert b["fees"] == pytest.approx(d["fees"], rel=0.05)
     for part in ("hodl", "il", "gas", "swap_cost", "hedge_cost"):
         assert b[part] == pytest.approx(d[part], rel=1e-6, abs=1e-3), part
