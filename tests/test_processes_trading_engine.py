@@ -191,3 +191,36 @@ def test_sigterm_cancels_open_orders_in_subprocess(tmp_path):
     state = PaperAccountStore(tmp_path / "paper" / "binance.sqlite").load("binance")
     assert [str(o.status) for o in state.orders] == ["canceled"]
     assert time.time() > 0
+
+
+def test_account_file_deleted_journal_kept_every_new_fill_journaled(tmp_path):
+    """Two runs of an engine that owns its paper account, the account file deleted in between
+    and the journal kept: every fill of both accounts is in the journal, none taken as a replay."""
+    import shutil
+
+    async def one_run(cids, journaled_before):
+        p, cfg, settings = _setup(tmp_path)
+        engine = TradingEngine(cfg, paper=settings, configure_logging=False)  # venue from the file
+        task = await _start(engine)
+        client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
+        try:
+            for cid in cids:
+                ack = await client.request(_order(cid, qty=6.0))  # walks two 5-lot levels: 2 fills
+                assert ack.accepted, ack.reason
+            # a fill taken for a replay never arrives here: the journal check below says which
+            await wait_until(lambda: len(engine.fill_ids) >= journaled_before + 2 * len(cids), 10.0)
+        finally:
+            await client.close()
+        await _stop(engine, task)
+        state = PaperAccountStore(settings.account_path("binance")).load("binance")
+        return cfg, [f.fill_id for f in state.fills]
+
+    cfg, first = run_async(one_run([make_client_order_id("trader", k) for k in (10, 11)], 0))
+    shutil.rmtree(tmp_path / "paper")  # the account file goes, the journal stays
+    assert os.path.exists(cfg.global_.journal_path)
+    _, second = run_async(one_run([make_client_order_id("trader", k) for k in (12, 13)], len(first)))
+    assert len(first) == len(second) == 4
+    with Journal(cfg.global_.journal_path) as j:
+        journaled = [f.fill_id for f in j.read(FillRecord)]
+    assert sorted(journaled) == sorted(first + second)
+    assert not set(first) & set(second)

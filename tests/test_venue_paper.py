@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -366,3 +367,112 @@ def test_position_is_signed_sum_of_fills_and_cash_moves_by_notional_and_fees(ord
         await v.close()
 
     run(scenario())
+
+
+# ---------------------------------------------------------------------------------------------
+# ids across account resets
+# ---------------------------------------------------------------------------------------------
+async def _trade_some(v: PaperVenue, n_orders: int = 3) -> tuple[list[str], list[str], list[str]]:
+    """Market orders that walk two levels each plus one resting buy filled by a lower book:
+    (fill ids, venue order ids, trade ids) issued by ``v`` meanwhile."""
+    trades = []
+
+    async def collect():
+        async for t in v.watch_trades(SYM):
+            trades.append(t.trade_id)
+
+    task = asyncio.create_task(collect())
+    await asyncio.sleep(0)
+    n_fills = len(v.account_state().fills)
+    orders = []
+    for i in range(n_orders):
+        orders.append(await v.create_order(req(Side.BUY if i % 2 == 0 else Side.SELL, 7.0)))
+    orders.append(await v.create_order(req(Side.BUY, 1.0, 2995.0)))
+    v.set_mid(SYM, 2990.0)  # the resting buy fills as maker
+    v.set_mid(SYM, 3000.0)
+    await asyncio.sleep(0)
+    task.cancel()
+    fills = [f.fill_id for f in v.account_state().fills[n_fills:]]
+    return fills, [o.venue_order_id for o in orders], trades
+
+
+def test_account_file_deleted_then_recreated_issues_no_earlier_id(tmp_path):
+    """The account file goes, the journal stays: the new account's ids are all new."""
+    import shutil
+
+    from asymlp_runtime.processes.paper import PaperAccountStore
+
+    path = tmp_path / "paper" / "paper.sqlite"
+
+    async def one_run():
+        store = PaperAccountStore(path)
+        v = flat_venue()
+        saved = store.load(v.name)
+        if saved is not None:
+            v.restore_account(saved)
+        ids = await _trade_some(v)
+        store.save(v.account_state())
+        store.close()
+        await v.close()
+        return ids
+
+    fills1, orders1, trades1 = run(one_run())
+    shutil.rmtree(tmp_path / "paper")
+    fills2, orders2, trades2 = run(one_run())
+    assert len(fills1) == len(fills2) == 7  # 3 market orders over two levels each, one maker fill
+    assert len(orders1) == len(orders2) == 4 and len(trades1) == len(trades2) == 6
+    for first, second in ((fills1, fills2), (orders1, orders2), (trades1, trades2)):
+        assert len(set(first)) == len(first) and len(set(second)) == len(second)
+        assert not set(first) & set(second)
+    # the counters did restart: the epoch prefix is what keeps the ids apart
+    assert [f.rsplit("-", 1)[1] for f in fills1] == [f.rsplit("-", 1)[1] for f in fills2]
+
+
+def test_restored_account_continues_its_ids_and_same_epoch_same_ids():
+    async def scenario(epoch):
+        clock = ManualClock()
+        v = PaperVenue(
+            PaperVenueConfig(),
+            price_sources={SYM: lambda: 3000.0},
+            clock=clock,
+            time_ns=lambda: int(clock() * 1e9),
+            sleep=clock.sleep,
+            account_epoch=epoch,
+        )
+        fills1, orders1, _ = await _trade_some(v, n_orders=1)
+        saved = v.account_state()
+        assert saved.account_epoch == epoch
+        restored = flat_venue()  # a new process: its own fresh epoch until it restores
+        assert restored.account_epoch != epoch
+        restored.restore_account(saved)
+        assert restored.account_epoch == epoch
+        fills2, orders2, _ = await _trade_some(restored, n_orders=1)
+        return fills1 + fills2, orders1 + orders2
+
+    fills, orders = run(scenario("acct7"))
+    assert fills == [f"acct7-{n}" for n in range(1, 7)]
+    assert orders == [f"acct7-{n}" for n in range(1, 5)]
+    assert run(scenario("acct7")) == (fills, orders)
+
+
+def test_snapshot_without_epoch_restored_keeps_fresh_epoch_and_counters():
+    """An account file written before epochs existed (bare numeric ids) goes on with new ids."""
+
+    async def scenario():
+        old = flat_venue()
+        old_fills, _, _ = await _trade_some(old, n_orders=1)
+        saved = msgspec.structs.replace(
+            old.account_state(),
+            account_epoch="",
+            fills=[msgspec.structs.replace(f, fill_id=f.fill_id.rsplit("-", 1)[1]) for f in old.account_state().fills],
+        )
+        v = flat_venue()
+        epoch = v.account_epoch
+        v.restore_account(saved)
+        assert v.account_epoch == epoch
+        new_fills, _, _ = await _trade_some(v, n_orders=1)
+        return [f.fill_id for f in saved.fills], new_fills, epoch
+
+    bare, new, epoch = run(scenario())
+    assert bare == ["1", "2", "3"]
+    assert new == [f"{epoch}-{n}" for n in (4, 5, 6)]

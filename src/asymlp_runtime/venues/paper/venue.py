@@ -27,12 +27,21 @@ by exactly ``-(signed notional) - fees`` per fill. Orders that add exposure need
 
 Errors mimic binance USD-M's codes and wording (see :meth:`MarketRules.validate`). Requests are
 paced by a token bucket (code -1003 when exceeded) and delayed by ``latency_s``. Everything is a
-pure function of the seed, the price source and the calls made.
+pure function of the seed, the price source, the account epoch and the calls made.
+
+Ids
+---
+Venue order ids, fill ids and trade ids are ``"<epoch>-<n>"``: ``n`` counts from 1 within the
+account and ``epoch`` names the account (:func:`new_account_epoch`, made when a fresh account is
+created and persisted with it in :class:`PaperAccountState`). A journal that outlives its account
+file (the file deleted, the journal kept) therefore never sees a new fill under an id it already
+holds, which its ``(venue, fill_id)`` de-duplication would drop as a replay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -66,7 +75,13 @@ from asymlp_runtime.venues.errors import (
 )
 from asymlp_runtime.venues.paper.price import as_mid_source, gbm_mids, symbol_seed
 
-__all__ = ["DEFAULT_PAPER_MARKET", "PaperAccountState", "PaperVenue", "PaperVenueConfig"]
+__all__ = [
+    "DEFAULT_PAPER_MARKET",
+    "PaperAccountState",
+    "PaperVenue",
+    "PaperVenueConfig",
+    "new_account_epoch",
+]
 
 #: An ETH perpetual with binance USD-M's ETHUSDT rules (min 0.001 ETH, step 0.001, tick 0.01,
 #: min notional 20 USDT, maker 0.02 %, taker 0.05 %).
@@ -85,6 +100,15 @@ DEFAULT_PAPER_MARKET = MarketRules(
     maker_fee=0.0002,
     taker_fee=0.0005,
 )
+
+
+def new_account_epoch() -> str:
+    """A fresh account epoch: wall-clock seconds at creation (hex) then 24 random bits (6 hex).
+
+    Accounts created in different seconds always differ; two created in the same second collide
+    with probability 2**-24. Epochs (eight hex digits of seconds until 2106) sort by creation time.
+    """
+    return f"{time.time_ns() // 1_000_000_000:x}{secrets.randbits(24):06x}"
 
 
 class PaperVenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -149,6 +173,8 @@ class PaperAccountState(msgspec.Struct, frozen=True, kw_only=True):
     next_trade_id: int
     leverage: float = 10.0
     ts_ns: int = 0
+    #: names the account in every id it issues (empty in files written before epochs existed)
+    account_epoch: str = ""
 
 
 @dataclass
@@ -248,6 +274,10 @@ class PaperVenue(Venue):
         How latency is waited (tests pass ``ManualClock.sleep``).
     name : str
         Venue name reported in errors.
+    account_epoch : str, optional
+        Prefix of every id this account issues (see the module docstring); a fresh
+        :func:`new_account_epoch` when omitted. Replaced by the saved one in
+        :meth:`restore_account`.
     """
 
     def __init__(
@@ -260,9 +290,11 @@ class PaperVenue(Venue):
         time_ns: Callable[[], int] = time.time_ns,
         sleep: Callable[[float], object] = asyncio.sleep,
         name: str = "paper",
+        account_epoch: str | None = None,
     ) -> None:
         self.config = config or PaperVenueConfig()
         self.name = name
+        self.account_epoch = new_account_epoch() if account_epoch is None else account_epoch
         rules = list(markets) if markets is not None else [DEFAULT_PAPER_MARKET]
         for r in rules:
             if r.inverse:
@@ -365,6 +397,10 @@ class PaperVenue(Venue):
         except KeyError:
             raise BadSymbol(f"Invalid symbol {symbol!r}.", venue=self.name, code="-1121") from None
 
+    def _id(self, n: int) -> str:
+        """The account's id number ``n`` (``"<epoch>-<n>"``)."""
+        return f"{self.account_epoch}-{n}"
+
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"paper venue {self.name!r} is closed")
@@ -444,7 +480,7 @@ class PaperVenue(Venue):
         order.filled_notional += qty * price
         ts = self._time_ns()
         fill = VenueFill(
-            fill_id=str(self._next_fill_id),
+            fill_id=self._id(self._next_fill_id),
             client_order_id=order.req.client_order_id,
             venue_order_id=order.venue_order_id,
             symbol=r.symbol,
@@ -464,7 +500,7 @@ class PaperVenue(Venue):
             self._trade_streams[r.symbol].publish(
                 TradePrint(
                     symbol=r.symbol,
-                    trade_id=str(self._next_trade_id),
+                    trade_id=self._id(self._next_trade_id),
                     price=price,
                     qty=qty,
                     side=side,
@@ -592,7 +628,7 @@ class PaperVenue(Venue):
                 raise InsufficientFunds("Margin is insufficient.", venue=self.name, code="-2019")
         order = _Order(
             req=req,
-            venue_order_id=str(self._next_order_id),
+            venue_order_id=self._id(self._next_order_id),
             status=OrderStatus.OPEN,
             ts_ns=self._time_ns(),
         )
@@ -735,12 +771,15 @@ class PaperVenue(Venue):
             next_trade_id=self._next_trade_id,
             leverage=self.config.leverage,
             ts_ns=ts,
+            account_epoch=self.account_epoch,
         )
 
     def restore_account(self, state: PaperAccountState) -> None:
         """Replace the account by a snapshot from :meth:`account_state` (after a restart).
 
-        Resting orders come back and are matched against the current book at the next step.
+        Resting orders come back and are matched against the current book at the next step. The
+        saved account epoch is adopted, so ids continue the saved account's sequence; a snapshot
+        without one (written before epochs existed, its ids bare numbers) keeps this venue's epoch.
         """
         self._orders = {}
         for o in state.orders:
@@ -773,6 +812,8 @@ class PaperVenue(Venue):
         self._next_order_id = state.next_order_id
         self._next_fill_id = state.next_fill_id
         self._next_trade_id = state.next_trade_id
+        if state.account_epoch:
+            self.account_epoch = state.account_epoch
 
     def fees_paid(self, currency: str) -> float:
         """Total fees paid in ``currency`` so far (rebates negative)."""
