@@ -59,7 +59,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .artifacts import anvil_binary, find_node_modules
-from .rpc import JsonRpcClient, RpcError
+from .endpoint import RpcEndpoint
+from .rpc import RpcError
 
 # The well-known development mnemonic (anvil's and hardhat's default): account 0 is
 # 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266.
@@ -264,7 +265,7 @@ class AnvilNode:
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"anvil did not start within {self.config.startup_timeout_s}s")
             time.sleep(0.005)
-        rpc = JsonRpcClient(self.rpc_url)
+        rpc = RpcEndpoint(self.rpc_url)
         try:
             while True:
                 try:

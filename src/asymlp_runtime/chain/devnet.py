@@ -71,7 +71,8 @@ from web3.contract import Contract
 from .abi import ContractAbi, DecodedEvent
 from .anvil import AnvilConfig, AnvilNode, AnvilStateError, StateLock
 from .artifacts import Artifact, find_node_modules, load_artifact, load_test_erc20
-from .rpc import JsonRpcClient, RpcError, decode_revert_reason
+from .endpoint import RpcEndpoint
+from .rpc import RpcError, decode_revert_reason
 
 # Tick spacing of each fee tier enabled by UniswapV3Factory's constructor.
 FEE_TICK_SPACING: dict[int, int] = {500: 10, 3000: 60, 10000: 200}
@@ -393,7 +394,7 @@ class Devnet:
         #: The caller's record (``setup``'s return value), persisted in ``devnet.json``.
         self.extra: dict[str, Any] = {}
         self.state_dir = Path(config.state_dir) if config.state_dir is not None else None
-        self.rpc = JsonRpcClient(node.rpc_url)
+        self.rpc = RpcEndpoint(node.rpc_url)
         self.w3 = Web3(Web3.HTTPProvider(node.rpc_url, request_kwargs={"timeout": 60}))
         self.accounts: list[str] = [to_checksum_address(a) for a in self.rpc.request("eth_accounts", [])]
         self.deployer = self.accounts[0]

@@ -8,9 +8,16 @@ it registers the secret parts with the process-wide log redactor
 (:func:`asymlp_runtime.ops.logging.get_redactor`), so a URL that slips into a log line anyway
 is scrubbed there too.
 
-The endpoint speaks the same small interface as :class:`~asymlp_runtime.chain.rpc.JsonRpcClient`
-(``request``, ``batch``, ``close``) over one kept-alive connection; userinfo becomes an HTTP Basic
-``Authorization`` header.
+:class:`RpcEndpoint` is the project's one JSON-RPC client: the local devnet
+(:class:`~asymlp_runtime.chain.devnet.Devnet`, :class:`~asymlp_runtime.chain.anvil.AnvilNode`)
+and the on-chain LP manager (:mod:`~asymlp_runtime.chain.lp`, ``tx``, ``reader``) both use it
+(``asymlp_runtime.chain.rpc.JsonRpcClient`` is another name for it). Its interface is small:
+``request`` (returns ``result`` or raises :class:`~asymlp_runtime.chain.rpc.RpcError`),
+``batch`` (one round trip, results in request order, a failed item as an ``RpcError`` in the
+list) and ``close``, over one kept-alive connection that is reopened once when the node dropped
+it; userinfo becomes an HTTP Basic ``Authorization`` header. A transport failure (unreachable
+node, HTTP status other than 200, a reply that is not JSON) raises :class:`RpcTransportError`,
+an ``OSError``.
 """
 
 from __future__ import annotations
@@ -156,8 +163,7 @@ class RpcEndpoint:
             json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}).encode()
         )
         if "error" in reply:
-            error = reply["error"]
-            raise RpcError(error.get("code", 0), error.get("message", ""), error.get("data"))
+            raise RpcError.from_reply(reply["error"])
         return reply["result"]
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
@@ -173,8 +179,7 @@ class RpcEndpoint:
         ).encode()
         reply = self._post(payload)
         if isinstance(reply, dict):  # some nodes answer a batch with one error object
-            error = reply.get("error", {})
-            raise RpcError(error.get("code", 0), error.get("message", "batch refused"), error.get("data"))
+            raise RpcError.from_reply({"message": "batch refused", **reply.get("error", {})})
         replies = {r.get("id"): r for r in reply}
         results: list[Any] = []
         for i in ids:
@@ -182,8 +187,7 @@ class RpcEndpoint:
             if r is None:
                 results.append(RpcError(-32603, "no reply for this batch item"))
             elif "error" in r:
-                e = r["error"]
-                results.append(RpcError(e.get("code", 0), e.get("message", ""), e.get("data")))
+                results.append(RpcError.from_reply(r["error"]))
             else:
                 results.append(r["result"])
         return results
