@@ -18,6 +18,8 @@ Run::
 from __future__ import annotations
 
 import asyncio
+import pathlib
+import sys
 import time
 
 import numpy as np
@@ -27,6 +29,9 @@ import zmq.asyncio
 
 from asymlp_runtime import messages as m
 from asymlp_runtime.bus import Publisher, Subscriber
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import _zmq_harness as harness  # noqa: E402
 
 N_MESSAGES = 20_000
 BLOCK = 1_000
@@ -101,13 +106,11 @@ async def measure(n_messages: int = N_MESSAGES, block: int = BLOCK, spin_us: flo
     ctx = zmq.asyncio.Context()
     pub = Publisher("tcp://127.0.0.1:*", sender="bench", ctx=ctx)
     sub = Subscriber(pub.endpoint, ["quote."], m.MarketData, ctx=ctx, max_age_s=5.0, spin_us=spin_us)
-    raw_pub = ctx.socket(zmq.PUB)
-    raw_pub.setsockopt(zmq.LINGER, 0)
-    raw_pub.bind("tcp://127.0.0.1:*")
+    raw_pub, raw_endpoint = harness.bind_loopback(ctx, zmq.PUB)
     raw_sub = ctx.socket(zmq.SUB)
     raw_sub.setsockopt(zmq.LINGER, 0)
     raw_sub.setsockopt(zmq.SUBSCRIBE, b"quote.")
-    raw_sub.connect(raw_pub.getsockopt(zmq.LAST_ENDPOINT).decode())
+    raw_sub.connect(raw_endpoint)
     payload = m.encode(pub.stamp(TOPIC, _quote(0)))
     try:
 
@@ -152,26 +155,19 @@ async def measure(n_messages: int = N_MESSAGES, block: int = BLOCK, spin_us: flo
 
     if counters["gap"] or counters["stale"] or counters["malformed"]:
         raise RuntimeError(f"bus dropped or flagged messages during the run: {counters}")
-    b = np.asarray(bus, dtype=np.float64) / 1e3
-    r = np.asarray(raw, dtype=np.float64) / 1e3
-    c = np.asarray(codec, dtype=np.float64) / 1e3
+    b, r, c = harness.microseconds(bus), harness.microseconds(raw), harness.microseconds(codec)
     result = {
         "spin_us": float(spin_us),
         "n_messages": float(b.size),
-        "bus_p50_us": float(np.percentile(b, 50)),
-        "bus_p99_us": float(np.percentile(b, 99)),
-        "bus_p999_us": float(np.percentile(b, 99.9)),
-        "raw_p50_us": float(np.percentile(r, 50)),
-        "raw_p99_us": float(np.percentile(r, 99)),
+        **harness.percentile_keys("bus", b, (50, 99, 99.9)),
+        **harness.percentile_keys("raw", r),
         "bus_fraction_under_target": float(np.mean(b < TARGET_P99_US)),
         "raw_fraction_under_target": float(np.mean(r < TARGET_P99_US)),
-        "codec_p50_us": float(np.percentile(c, 50)),
+        **harness.percentile_keys("codec", c, (50,)),
         "payload_bytes": float(len(payload)),
     }
-    result["ratio_p50"] = result["bus_p50_us"] / result["raw_p50_us"]
-    result["ratio_p99"] = result["bus_p99_us"] / result["raw_p99_us"]
-    result["meets_p99_target"] = float(result["bus_p99_us"] < TARGET_P99_US)
-    return result
+    ratios = {"ratio_p50": ("bus_p50_us", "raw_p50_us"), "ratio_p99": ("bus_p99_us", "raw_p99_us")}
+    return harness.add_ratios_and_target(result, ratios, "bus_p99_us", TARGET_P99_US)
 
 
 def report(result: dict[str, float]) -> str:
@@ -187,7 +183,7 @@ def report(result: dict[str, float]) -> str:
         f"   raw {result['raw_fraction_under_target']:.4f}\n"
         f"  ratio bus/raw:          p50 {result['ratio_p50']:7.2f}      p99 {result['ratio_p99']:7.2f}\n"
         f"  codec alone (stamp, validate, encode, decode, validate): p50 {result['codec_p50_us']:.2f} us\n"
-        f"  target p99 < {TARGET_P99_US:.0f} us: {'met' if result['meets_p99_target'] else 'NOT met'}"
+        f"  target p99 < {TARGET_P99_US:.0f} us: {harness.verdict(result)}"
     )
 
 
@@ -196,15 +192,7 @@ SPIN_US = 200.0
 
 @pytest.mark.parametrize("spin_us", [0.0, SPIN_US], ids=["event-loop", "spin"])
 def test_bus_hop_latency_against_raw_zmq(benchmark, spin_us):
-    holder: dict[str, dict[str, float]] = {}
-
-    def run() -> None:
-        holder["result"] = asyncio.run(measure(spin_us=spin_us))
-
-    benchmark.pedantic(run, rounds=1, iterations=1)
-    result = holder["result"]
-    benchmark.extra_info.update(result)
-    print("\n" + report(result))
+    harness.run_once(benchmark, lambda: measure(spin_us=spin_us), report)
 
 
 if __name__ == "__main__":

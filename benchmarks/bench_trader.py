@@ -24,11 +24,11 @@ Run::
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import zmq
 import zmq.asyncio
 
@@ -38,6 +38,9 @@ from asymlp_runtime.bus import Delivery, RequestClient
 from asymlp_runtime.config import load_config_text
 from asymlp_runtime.journal import AsyncJournal
 from asymlp_runtime.processes.trader import Trader
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _zmq_harness as harness  # noqa: E402
 
 N_UPDATES = 4_000
 WARMUP = 200
@@ -77,10 +80,7 @@ def _inventory(delta0: float) -> m.InventoryDelta:
 async def measure(n_updates: int = N_UPDATES) -> dict[str, float]:
     ctx = zmq.asyncio.Context()
     tmp = tempfile.mkdtemp(prefix="bench_trader_")
-    router = ctx.socket(zmq.ROUTER)
-    router.setsockopt(zmq.LINGER, 0)
-    router.bind("tcp://127.0.0.1:*")
-    endpoint = router.getsockopt(zmq.LAST_ENDPOINT).decode()
+    router, endpoint = harness.bind_loopback(ctx, zmq.ROUTER)
     trader = Trader(
         load_config_text(CONFIG.replace("{tmp}", tmp), "<bench>", env={}), configure_logging=False
     )
@@ -151,24 +151,19 @@ async def measure(n_updates: int = N_UPDATES) -> dict[str, float]:
         ctx.destroy(linger=0)
     if sent < n_updates + WARMUP:
         raise RuntimeError(f"only {sent} orders for {n_updates + WARMUP} updates")
-    d = np.asarray(decision, dtype=np.float64) / 1e3
-    w = np.asarray(wire, dtype=np.float64) / 1e3
-    b = np.asarray(bare, dtype=np.float64) / 1e3
+    d, w, b = harness.microseconds(decision), harness.microseconds(wire), harness.microseconds(bare)
     result = {
         "n_updates": float(d.size),
-        "decision_p50_us": float(np.percentile(d, 50)),
-        "decision_p99_us": float(np.percentile(d, 99)),
-        "wire_p50_us": float(np.percentile(w, 50)),
-        "wire_p99_us": float(np.percentile(w, 99)),
-        "wire_p999_us": float(np.percentile(w, 99.9)),
-        "bare_p50_us": float(np.percentile(b, 50)),
-        "bare_p99_us": float(np.percentile(b, 99)),
+        **harness.percentile_keys("decision", d),
+        **harness.percentile_keys("wire", w, (50, 99, 99.9)),
+        **harness.percentile_keys("bare", b),
     }
-    result["ratio_decision_p50"] = result["decision_p50_us"] / result["bare_p50_us"]
-    result["ratio_wire_p50"] = result["wire_p50_us"] / result["bare_p50_us"]
-    result["ratio_wire_p99"] = result["wire_p99_us"] / result["bare_p99_us"]
-    result["meets_p99_target"] = float(result["wire_p99_us"] < TARGET_P99_US)
-    return result
+    ratios = {
+        "ratio_decision_p50": ("decision_p50_us", "bare_p50_us"),
+        "ratio_wire_p50": ("wire_p50_us", "bare_p50_us"),
+        "ratio_wire_p99": ("wire_p99_us", "bare_p99_us"),
+    }
+    return harness.add_ratios_and_target(result, ratios, "wire_p99_us", TARGET_P99_US)
 
 
 def report(result: dict[str, float]) -> str:
@@ -182,21 +177,12 @@ def report(result: dict[str, float]) -> str:
         f"   p99 {result['bare_p99_us']:7.2f} us\n"
         f"  ratios: decision/bare p50 {result['ratio_decision_p50']:.1f}   wire/bare p50"
         f" {result['ratio_wire_p50']:.1f}   p99 {result['ratio_wire_p99']:.1f}\n"
-        f"  target p99 < {TARGET_P99_US:.0f} us (to wire): "
-        f"{'met' if result['meets_p99_target'] else 'NOT met'}"
+        f"  target p99 < {TARGET_P99_US:.0f} us (to wire): {harness.verdict(result)}"
     )
 
 
 def test_trader_decision_latency_against_bare_kernel(benchmark):
-    holder: dict[str, dict[str, float]] = {}
-
-    def run() -> None:
-        holder["result"] = asyncio.run(measure())
-
-    benchmark.pedantic(run, rounds=1, iterations=1)
-    result = holder["result"]
-    benchmark.extra_info.update(result)
-    print("\n" + report(result))
+    harness.run_once(benchmark, measure, report)
 
 
 if __name__ == "__main__":
