@@ -214,7 +214,7 @@ def test_non_http_url_is_refused_redacted() -> None:
 
 
 def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography import x509  # installed with ccxt (a dependency): the test never skips
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
