@@ -19,7 +19,6 @@ v3-periphery TypeScript suites (source commit in each file's header; regenerate 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from decimal import Decimal, localcontext
@@ -296,8 +295,6 @@ def test_pool_swap_snapshot_matches(pool_case: dict, swap: dict) -> None:
 # ----------------------------------------------------------------------------- compiled kernels (v3.nb)
 # The same vectors through the Numba limb kernels' Python wrappers (``nb_<reference name>``)
 # and, for the pool swaps, through ``replay_swaps`` on the pool state after the mints.
-_HAS_NB = importlib.util.find_spec("asymlp_core.v3.nb") is not None
-needs_nb = pytest.mark.skipif(not _HAS_NB, reason="asymlp_core.v3.nb is not available")
 
 NB_LIBRARIES = ("tick_math", "sqrt_price_math", "swap_math", "full_math", "liquidity_math")
 
@@ -310,7 +307,6 @@ def _nb_cases() -> list:
     return out
 
 
-@needs_nb
 @pytest.mark.parametrize("c", _nb_cases())
 def test_nb_library_official_case_matches(c: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     from asymlp_core.v3 import nb
@@ -324,7 +320,6 @@ def test_nb_library_official_case_matches(c: dict, monkeypatch: pytest.MonkeyPat
     _run_case(c)
 
 
-@needs_nb
 @pytest.mark.parametrize(
     "c",
     [
@@ -344,7 +339,6 @@ def test_nb_tick_bitmap_official_case_matches(c: dict) -> None:
     assert {"next": str(nxt), "initialized": init} == c["expected"]
 
 
-@needs_nb
 @pytest.mark.parametrize(("pool_case", "swap"), _pool_swap_params())
 def test_nb_replay_swaps_pool_snapshot_matches(pool_case: dict, swap: dict) -> None:
     from asymlp_core.v3 import nb
