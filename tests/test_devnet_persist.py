@@ -351,3 +351,25 @@ backend = "chain"
     journal_only = load_config_text(base.format(journal='journal_path = "d/j/lp.sqlite"', state=""), "<t>")
     assert devnet_state_dir(journal_only) == Path("d/j/lp_x_devnet")
     assert devnet_state_dir(load_config_text(base.format(journal="", state=""), "<t>")) is None
+
+
+def test_transaction_block_keeper_drops_old_receipts_and_keeps_the_state_small(tmp_path: Path) -> None:
+    def run(keeper: int | None, state_dir: Path) -> tuple[bool, bool, int]:
+        net = Devnet.start(DevnetConfig(anvil=AnvilConfig(transaction_block_keeper=keeper), fee_tiers=(FEE,),
+                                        state_dir=state_dir))  # fmt: skip
+        try:
+            net.mint(FEE, -887220, 887220, 10**20, 3 * 10**11)  # full range
+            first = net.swap_exact_input_single(FEE, True, 10**15).tx.tx_hash
+            for i in range(40):
+                last = net.swap_exact_input_single(FEE, i % 2 == 1, 10**15 if i % 2 == 1 else 3 * 10**6).tx.tx_hash
+            old = net.rpc.request("eth_getTransactionReceipt", [first]) is not None
+            recent = net.rpc.request("eth_getTransactionReceipt", [last]) is not None
+        finally:
+            net.close()
+        return old, recent, (state_dir / STATE_FILE).stat().st_size
+
+    kept_all = run(None, tmp_path / "all")
+    kept_10 = run(10, tmp_path / "ten")
+    assert kept_all[:2] == (True, True)
+    assert kept_10[:2] == (False, True)  # the in-flight (recent) receipts are what a restart needs
+    assert kept_10[2] < kept_all[2]

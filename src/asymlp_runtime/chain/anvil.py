@@ -38,6 +38,10 @@ exit. What anvil 1.7.1 does, checked by experiment on this machine:
 - The file is rewritten in place (same inode, not a temporary file and a rename), so a SIGKILL
   of anvil in the middle of a dump can leave it truncated; anvil then refuses to start
   (``failed to parse json file``), and this module raises :class:`AnvilStateError` naming it.
+- ``--transaction-block-keeper N`` (``AnvilConfig.transaction_block_keeper``) keeps the
+  transactions and receipts of the last ``N`` blocks only: the file then grows by about 1.7 kB
+  per swap block instead of 13 kB (3.5 MB after 1,225 swap blocks with ``N = 100``), and a
+  receipt older than ``N`` blocks reads as ``null``.
 - Two nodes on one file would overwrite each other, and a node restarted while its predecessor
   is still writing its exit dump could read half a file. The node holds an exclusive
   ``flock`` on ``<state_path>.lock`` that the anvil child inherits: a new node waits (up to
@@ -92,6 +96,9 @@ class AnvilConfig:
     state_interval_s: int = 5
     #: How long a new node waits for the previous owner of ``state_path`` to exit.
     state_lock_timeout_s: float = 60.0
+    #: Keep the transactions of only this many recent blocks (``--transaction-block-keeper``);
+    #: ``None`` keeps all.
+    transaction_block_keeper: int | None = None
     #: How long :meth:`AnvilNode.close` waits after SIGTERM before SIGKILL (with a state file,
     #: the exit dump happens in that time).
     stop_timeout_s: float = 30.0
@@ -205,6 +212,8 @@ class AnvilNode:
                     raise AnvilStateError(f"{self.state_path}: empty anvil state file")
                 self.loaded_state = True
             state_args = ["--state", str(self.state_path), "--state-interval", str(int(cfg.state_interval_s))]
+        if cfg.transaction_block_keeper is not None:
+            state_args += ["--transaction-block-keeper", str(int(cfg.transaction_block_keeper))]
         args = [
             str(self.binary),
             "--host", LOOPBACK_HOST,

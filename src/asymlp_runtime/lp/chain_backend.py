@@ -410,6 +410,7 @@ def start_devnet_world(
     log_path: Path | None = None,
     state_dir: Path | None = None,
     state_interval_s: int = 5,
+    transaction_block_keeper: int | None = 5000,
 ) -> DevnetWorld:
     """Start anvil + the contracts, seed background liquidity, fund the manager's wallet.
 
@@ -427,6 +428,12 @@ def start_devnet_world(
     :class:`~asymlp_runtime.chain.devnet.DevnetStateError`) and the seeding parameters (a change
     of ``initial_price``, ``budget1`` or ``background`` is ignored for the existing chain, with a
     warning). ``initial_price`` is only used for a fresh chain.
+
+    ``transaction_block_keeper``: the node keeps the transactions and receipts of only this many
+    recent blocks (``None``: all). The state file then grows by about 1.7 kB per block instead of
+    13 kB (measured: 3.5 MB after 1,225 swap blocks with 100 kept, 6.3 MB after 425 with all
+    kept), while a restarted manager still finds the receipts of the transactions it had in
+    flight (seconds old).
     """
     from asymlp_core.ranges import liquidity_for_budget_exact
     from asymlp_runtime.chain.anvil import AnvilConfig
@@ -466,7 +473,7 @@ def start_devnet_world(
 
     anvil = AnvilConfig(
         genesis_timestamp=int(time.time()) - twap_window_s - 600, log_path=log_path,
-        state_interval_s=state_interval_s,
+        state_interval_s=state_interval_s, transaction_block_keeper=transaction_block_keeper,
     )  # fmt: skip
     config = DevnetConfig(
         anvil=anvil, fee_tiers=(fee,), initial_price=price, funded_accounts=9, state_dir=state_dir
