@@ -122,11 +122,6 @@ def _times(ts_ns: np.ndarray) -> np.ndarray:
     return ts_ns.astype("datetime64[ns]")
 
 
-def _last(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    ends = np.append(edges[1:], a.size) - 1
-    return a[ends]
-
-
 def _mean(a: np.ndarray, edges: np.ndarray) -> np.ndarray:
     counts = np.diff(np.append(edges, a.size))
     return np.add.reduceat(a, edges) / counts
