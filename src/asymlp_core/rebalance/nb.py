@@ -94,12 +94,6 @@ def rearmed_triggers(state, inputs, params):
     return re
 
 
-@njit(cache=True)
-def rebalance_state_init(time, reservation_tick, armed):
-    """State right after opening a position at ``time`` on ``reservation_tick``."""
-    return RebalanceState(float(time), float(reservation_tick), armed)
-
-
 @njit(cache=True, inline="always")
 def rebalance_decide(state, inputs, params):
     """One step of the edge-triggered decision: ``(state, inputs, params) -> (state, reason)``.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .errors import V3Error
 
-MAX_UINT8 = (1 << 8) - 1
 MAX_UINT128 = (1 << 128) - 1
 MAX_UINT160 = (1 << 160) - 1
 MAX_UINT256 = (1 << 256) - 1

@@ -46,13 +46,11 @@ ZERO = U64(0)
 ONE = U64(1)
 M32 = U64(0xFFFFFFFF)
 MAX64 = U64(0xFFFFFFFFFFFFFFFF)
-TOP64 = U64(0x8000000000000000)
 S32 = U64(32)
 S63 = U64(63)
 S64 = U64(64)
 
 Z256 = (ZERO, ZERO, ZERO, ZERO)
-ONE256 = (ONE, ZERO, ZERO, ZERO)
 MAX256 = (MAX64, MAX64, MAX64, MAX64)
 
 
@@ -225,11 +223,6 @@ def le(a, b):
 @njit(cache=True)
 def fits64(a):
     return (a[1] | a[2] | a[3]) == ZERO
-
-
-@njit(cache=True)
-def fits128(a):
-    return (a[2] | a[3]) == ZERO
 
 
 @njit(cache=True)
@@ -459,20 +452,6 @@ def div_3by2(u2, u1, u0, d1, d0, v):
         r0, bw = sbb(r0, d0, ZERO)
         r1 = r1 - d1 - bw
     return q1, r0, r1
-
-
-@njit(cache=True)
-def _word(t, i):
-    """``t[i]`` of a 4-word tuple for a small runtime index (0 beyond the tuple)."""
-    if i == 0:
-        return t[0]
-    if i == 1:
-        return t[1]
-    if i == 2:
-        return t[2]
-    if i == 3:
-        return t[3]
-    return ZERO
 
 
 @njit(cache=True)
