@@ -159,6 +159,16 @@ class BinanceStub(Stub):
         r.add_get("/fapi/v3/balance", self.balance)
         r.add_get("/fapi/v2/account", self.account)
         r.add_get("/fapi/v3/account", self.account)
+        r.add_get("/fapi/v1/depth", self.depth)
+        r.add_post("/fapi/v1/listenKey", self.listen_key)
+        r.add_put("/fapi/v1/listenKey", self.listen_key)
+        r.add_delete("/fapi/v1/listenKey", self.close_listen_key)
+        # the order book behind /fapi/v1/depth (price -> qty, decimal strings as binance sends
+        # them) and its update id; the WebSocket stub's depthUpdate events move both
+        self.book_bids: dict[str, str] = {"3000.10": "12.345", "3000.00": "4.000"}
+        self.book_asks: dict[str, str] = {"3000.11": "7.890", "3000.20": "3.500"}
+        self.book_update_id = 1_000_000
+        self.listen_keys: list[str] = []  # issued, newest last
 
     @staticmethod
     def _err(code: int, msg: str, status: int = 400) -> web.Response:
@@ -187,6 +197,46 @@ class BinanceStub(Stub):
 
     async def exchange_info(self, request: web.Request) -> web.Response:
         return web.json_response(BINANCE_EXCHANGE_INFO)
+
+    def _api_key_only(self, request: web.Request) -> web.Response | None:
+        """USER_STREAM endpoints (listenKey): the API-key header, no signature (binance's docs)."""
+        if request.headers.get("X-MBX-APIKEY") != self.api_key:
+            self.state.auth_failures.append("api-key header")
+            return self._err(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+        return None
+
+    async def depth(self, request: web.Request) -> web.Response:
+        """``GET /fapi/v1/depth``: the snapshot ``lastUpdateId`` the diff stream is synced against."""
+        limit = int(request.query.get("limit", "1000"))
+        now = int(time.time() * 1000)
+        bids = sorted(self.book_bids.items(), key=lambda kv: -float(kv[0]))[:limit]
+        asks = sorted(self.book_asks.items(), key=lambda kv: float(kv[0]))[:limit]
+        return web.json_response(
+            {
+                "lastUpdateId": self.book_update_id,
+                "E": now,
+                "T": now,
+                "bids": [list(kv) for kv in bids],
+                "asks": [list(kv) for kv in asks],
+            }
+        )
+
+    async def listen_key(self, request: web.Request) -> web.Response:
+        """``POST`` starts a user data stream (``PUT`` keeps it alive): the same key while one is
+        open, as binance does."""
+        denied = self._api_key_only(request)
+        if denied is not None:
+            return denied
+        if not self.listen_keys:
+            self.listen_keys.append(hashlib.sha256(f"{self.api_key}:{time.time_ns()}".encode()).hexdigest())
+        return web.json_response({"listenKey": self.listen_keys[-1]})
+
+    async def close_listen_key(self, request: web.Request) -> web.Response:
+        denied = self._api_key_only(request)
+        if denied is not None:
+            return denied
+        self.listen_keys.clear()
+        return web.json_response({})
 
     async def book_ticker(self, request: web.Request) -> web.Response:
         row = {
