@@ -425,9 +425,10 @@ class CcxtVenue(Venue):
     def _map(self, exc: BaseException) -> verr.VenueError:
         return map_ccxt_error(exc, self.name, self._secrets, self.spec.exchange_error)
 
-    async def _raw(self, fn: Callable[[], Awaitable[T]]) -> T:
-        """One guarded request: rate limiter, then the call, with errors mapped."""
-        await self.rate_limiter.acquire()
+    async def _raw(self, fn: Callable[[], Awaitable[T]], rate_limited: bool = True) -> T:
+        """One guarded request: rate limiter (requests only), then the call, with errors mapped."""
+        if rate_limited:
+            await self.rate_limiter.acquire()
         try:
             return await fn()
         except verr.VenueError:
@@ -448,11 +449,15 @@ class CcxtVenue(Venue):
             },
         )
 
-    async def _call(self, fn: Callable[[], Awaitable[T]]) -> T:
-        """A request with retry (retryable errors), circuit breaker and rate limiter."""
+    async def _call(self, fn: Callable[[], Awaitable[T]], rate_limited: bool = True) -> T:
+        """A request with retry (retryable errors), circuit breaker and rate limiter.
+
+        ``rate_limited=False`` for ccxt ``watch_*`` calls after the first: they wait for stream
+        messages and send no request, so they must not spend the request budget that orders need.
+        """
         try:
             return await retry_async(
-                lambda: self.breaker.call(lambda: self._raw(fn)),
+                lambda: self.breaker.call(lambda: self._raw(fn, rate_limited)),
                 self.backoff,
                 rng=self._rng,
                 sleep=self._sleep,
@@ -466,6 +471,53 @@ class CcxtVenue(Venue):
 
     def _now_ns(self) -> int:
         return time.time_ns()
+
+    async def _stream(
+        self,
+        watch: Callable[[], Awaitable[Any]],
+        convert: Callable[[Any], list[T]],
+        *,
+        latest_only: bool = False,
+    ) -> AsyncIterator[T]:
+        """The items of successive ccxt ``watch_*`` results, the next watch always pending.
+
+        ccxt resolves a watch only with a message that arrives while the watch is pending; a
+        message that arrives between two calls stays in ccxt's cache until the next message on
+        that stream, which for fills and order updates can be minutes away. So the calls run in
+        a task of their own that calls again in the same step in which a result arrives (no
+        await in between) and hands the converted items over a queue: an update that arrives
+        while the consumer is busy is there when the consumer asks for it.
+
+        Watch calls go through the retry loop and the breaker, not the rate limiter (they send
+        no request). ``latest_only``: a consumer that fell behind gets the newest batch only
+        (book tops). An error ends the stream (after the retries); so does :meth:`close`.
+        """
+        queue: asyncio.Queue[list[T] | Exception] = asyncio.Queue()
+
+        async def pump() -> None:
+            first = True
+            try:
+                while True:
+                    raw = await self._call(watch, rate_limited=first)
+                    first = False
+                    queue.put_nowait(convert(raw))
+            except Exception as exc:
+                queue.put_nowait(exc)
+
+        task = asyncio.ensure_future(pump())
+        try:
+            while not self._closed:
+                got = await queue.get()
+                while latest_only and not isinstance(got, Exception) and not queue.empty():
+                    got = queue.get_nowait()
+                if self._closed:
+                    return
+                if isinstance(got, Exception):
+                    raise got
+                for item in got:
+                    yield item
+        finally:
+            task.cancel()
 
     # -- reference data ----------------------------------------------------------------------
     async def load_markets(self) -> dict[str, MarketRules]:
@@ -513,11 +565,12 @@ class CcxtVenue(Venue):
             ts_recv_ns=self._now_ns(),
         )
 
-    async def watch_book_top(self, symbol: str) -> AsyncIterator[BookTop]:
-        while not self._closed:
-            book = await self._call(lambda: self.exchange.watch_order_book(symbol))
-            if book["bids"] and book["asks"]:
-                yield BookTop(
+    def watch_book_top(self, symbol: str) -> AsyncIterator[BookTop]:
+        def top(book: Any) -> list[BookTop]:
+            if not (book["bids"] and book["asks"]):
+                return []
+            return [
+                BookTop(
                     symbol=symbol,
                     bid_price=float(book["bids"][0][0]),
                     bid_qty=float(book["bids"][0][1]),
@@ -526,20 +579,27 @@ class CcxtVenue(Venue):
                     ts_exchange_ns=_ms_to_ns(book.get("timestamp")),
                     ts_recv_ns=self._now_ns(),
                 )
+            ]
 
-    async def watch_trades(self, symbol: str) -> AsyncIterator[TradePrint]:
-        while not self._closed:
-            trades = await self._call(lambda: self.exchange.watch_trades(symbol))
-            for t in trades:
-                yield TradePrint(
+        return self._stream(lambda: self.exchange.watch_order_book(symbol), top, latest_only=True)
+
+    def watch_trades(self, symbol: str) -> AsyncIterator[TradePrint]:
+        def prints(trades: Any) -> list[TradePrint]:
+            now = self._now_ns()
+            return [
+                TradePrint(
                     symbol=symbol,
                     trade_id=str(t.get("id") or ""),
                     price=_f(t.get("price")),
                     qty=_f(t.get("amount")),
                     side=Side(str(t.get("side") or "buy")),
                     ts_exchange_ns=_ms_to_ns(t.get("timestamp")),
-                    ts_recv_ns=self._now_ns(),
+                    ts_recv_ns=now,
                 )
+                for t in trades
+            ]
+
+        return self._stream(lambda: self.exchange.watch_trades(symbol), prints)
 
     # -- orders ------------------------------------------------------------------------------
     async def create_order(self, req: VenueOrderRequest) -> VenueOrder:
@@ -598,17 +658,19 @@ class CcxtVenue(Venue):
             raise verr.OrderNotFound(f"no order with client id {client_order_id}", venue=self.name)
         return order_from_ccxt(raw, symbol, self._now_ns())
 
-    async def watch_orders(self) -> AsyncIterator[VenueOrder]:
-        while not self._closed:
-            raws = await self._call(lambda: self.exchange.watch_orders())
-            for r in raws:
-                yield order_from_ccxt(r, r.get("symbol") or "", self._now_ns())
+    def watch_orders(self) -> AsyncIterator[VenueOrder]:
+        def orders(raws: Any) -> list[VenueOrder]:
+            now = self._now_ns()
+            return [order_from_ccxt(r, r.get("symbol") or "", now) for r in raws]
 
-    async def watch_fills(self) -> AsyncIterator[VenueFill]:
-        while not self._closed:
-            trades = await self._call(lambda: self.exchange.watch_my_trades())
-            for t in trades:
-                yield fill_from_ccxt(t, self._now_ns())
+        return self._stream(lambda: self.exchange.watch_orders(), orders)
+
+    def watch_fills(self) -> AsyncIterator[VenueFill]:
+        def fills(trades: Any) -> list[VenueFill]:
+            now = self._now_ns()
+            return [fill_from_ccxt(t, now) for t in trades]
+
+        return self._stream(lambda: self.exchange.watch_my_trades(), fills)
 
     # -- account -----------------------------------------------------------------------------
     async def fetch_positions(self) -> list[VenuePosition]:
@@ -664,9 +726,13 @@ class CcxtVenue(Venue):
 def fill_from_ccxt(t: Mapping[str, Any], ts_recv_ns: int = 0) -> VenueFill:
     """A ccxt unified trade of ours as a :class:`VenueFill`."""
     fee = t.get("fee") or {}
+    info = t.get("info") or {}
+    # ccxt's unified trade has no client order id; the raw one does: "clientOrderId" (REST),
+    # "c" (binance's user data stream: ORDER_TRADE_UPDATE), "label" (deribit)
+    client_order_id = t.get("clientOrderId") or info.get("clientOrderId") or info.get("c") or info.get("label")
     return VenueFill(
         fill_id=str(t.get("id") or ""),
-        client_order_id=str((t.get("info") or {}).get("clientOrderId") or t.get("clientOrderId") or ""),
+        client_order_id=str(client_order_id or ""),
         venue_order_id=str(t.get("order") or ""),
         symbol=t.get("symbol") or "",
         side=Side(str(t.get("side") or "buy")),
