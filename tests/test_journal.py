@@ -748,3 +748,17 @@ def test_a_version_1_journal_gains_the_lp_bars_table_and_keeps_its_rows(tmp_path
         bar = LpBarRecord(pool="p", price=1.5, tick=3, liquidity=10**30, fee_growth0=2**255, ts_ns=5)
         journal.append(bar)
         assert journal.read(LpBarRecord) == [bar]
+
+
+def test_a_version_1_journal_exports_every_table_with_the_later_ones_empty(tmp_path):
+    from asymlp_runtime.export import export_journal, load_export
+
+    path = tmp_path / "v1.db"
+    with Journal(path, migrations=MIGRATIONS[:1]) as journal:
+        journal.append(sample_records()[2])
+    written = export_journal(path, tmp_path / "out", "parquet")
+    assert set(written) == set(TABLES)
+    tables = load_export(tmp_path / "out", "parquet")
+    assert tables["fills"].num_rows == 1 and tables["lp_bars"].num_rows == 0
+    with Journal(path, migrations=MIGRATIONS[:1]) as journal:  # the export did not migrate it
+        assert journal.schema_version == 1

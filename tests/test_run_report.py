@@ -87,3 +87,33 @@ def test_report_of_one_position_splits_value_change_into_hodl_il_fees_gas_and_sw
     js, txt = write_report(report, tmp_path / "run")
     assert json.loads(js.read_text())["rebalances"] == 1
     assert txt.read_text() == summary_text(report) and "PnL" in summary_text(report)
+
+
+def _bar(ts: int, price: float, fg0: int, fg1: int, block: int, liquidity: int = 10**18):
+    from asymlp_runtime.journal import LpBarRecord
+
+    tick = int(math.floor(math.log(price * RAW) / math.log(1.0001)))
+    return LpBarRecord(pool="p", price=price, tick=tick, liquidity=liquidity, fee_growth0=fg0, fee_growth1=fg1,
+                       block_number=block, ts_ns=ts)  # fmt: skip
+
+
+def test_replay_of_a_path_gives_no_volume_across_a_new_chain_and_refuses_older_positions():
+    from asymlp_runtime.lp.run_report import replay_run
+
+    q = 1 << 128
+    lo, hi, liq = -197400, -195000, 10**16
+    schedule = [(15, "a", liq, lo, hi)]  # opened after the first observation
+    grow = [_bar(10, 3000.0, 0, 0, 1), _bar(20, 3000.0, 0, 0, 2), _bar(30, 3001.0, 10**12 * q // 10**18, 3 * q, 3)]
+    base = replay_run(grow, schedule, {}, {}, [], decimals=(18, 6), end_price=3001.0, fee=0.003)
+    assert base is not None and base["path_resets"] == 0 and base["decomposition"]["fees"] > 0
+    # the same, then a new chain under the same journal: fee growth and block number start again
+    reset = grow + [_bar(40, 3001.0, 5, 7, 1)]
+    out = replay_run(reset, schedule, {}, {}, [], decimals=(18, 6), end_price=3001.0, fee=0.003)
+    assert out["path_resets"] == 1
+    assert out["decomposition"]["fees"] == pytest.approx(base["decomposition"]["fees"], rel=1e-9)
+    # positions from before the first observation: no comparison over a different window
+    assert replay_run(grow, [(5, "a", liq, lo, hi)], {}, {}, [], decimals=(18, 6), end_price=3001.0,
+                      fee=0.003) is None  # fmt: skip
+    # gas without any position change is still charged
+    gas_only = replay_run(grow, [], {"": 2.5}, {}, [], decimals=(18, 6), end_price=3001.0, fee=0.003)
+    assert gas_only["decomposition"]["gas"] == pytest.approx(-2.5)

@@ -131,10 +131,14 @@ def export_journal(
     conn = _open_read_only(db_path)
     try:
         conn.execute("BEGIN")  # one read snapshot across all tables
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         for name in names:
             spec = TABLES[name]
-            sql, params = _filtered_select(_SQL[name].select_all, since_ns, until_ns)
-            table = _table_from_rows(spec, conn.execute(sql, params).fetchall())
+            rows: list[tuple[Any, ...]] = []
+            if name in present:  # a journal of an older schema lacks later tables: exported empty
+                sql, params = _filtered_select(_SQL[name].select_all, since_ns, until_ns)
+                rows = conn.execute(sql, params).fetchall()
+            table = _table_from_rows(spec, rows)
             path = out / f"{name}.{fmt}"
             if fmt == "csv":
                 pa_csv.write_csv(table, path, write_options=pa_csv.WriteOptions(quoting_style="needed"))

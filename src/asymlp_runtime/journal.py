@@ -1058,6 +1058,19 @@ class Journal:
         with self._lock:
             return int(self._conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0])
 
+    def last_id(self, kind: str | type) -> int:
+        """Row id of the last row of one table (0 when empty)."""
+        return self._max(kind, "id")
+
+    def last_ts_ns(self, kind: str | type) -> int:
+        """Largest ``ts_ns`` in one table (0 when empty)."""
+        return self._max(kind, "ts_ns")
+
+    def _max(self, kind: str | type, column: str) -> int:
+        spec = _spec_for(kind)
+        with self._lock:
+            return int(self._conn.execute(f"SELECT coalesce(max({column}), 0) FROM {spec.name}").fetchone()[0])
+
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` when the file is sound)."""
         with self._lock:
@@ -1340,6 +1353,10 @@ class JournalState:
         return {cid: state for cid, state in self.orders.items() if state.is_open}
 
 
+#: Tables of observations, not state: :func:`rebuild_state` does not replay them.
+_OBSERVATION_TABLES = ("market_data", "lp_bars")
+
+
 def rebuild_state(journal: Journal) -> JournalState:
     """Replay the journal into a :class:`JournalState`.
 
@@ -1353,8 +1370,11 @@ def rebuild_state(journal: Journal) -> JournalState:
       ``(chain_id, sender, nonce)`` has been mined (that nonce is used up).
     - Checkpoints: the highest ``seq`` per ``(process, name)``.
     """
-    tables = {name: journal.read_with_ids(name) for name in TABLES}
+    # observation tables (market samples, the LP's pool path) grow with time and hold no state:
+    # only their last row id is needed
+    tables = {name: journal.read_with_ids(name) for name in TABLES if name not in _OBSERVATION_TABLES}
     last_ids = {name: (rows[-1][0] if rows else 0) for name, rows in tables.items()}
+    last_ids.update({name: journal.last_id(name) for name in _OBSERVATION_TABLES})
 
     # Orders
     orders: dict[str, OrderState] = {}

@@ -304,7 +304,10 @@ def replay_run(
     ``i``) over the fee; other LPs' liquidity: the active liquidity minus ours when in range. A
     position change lands on the first bar observed at or after its step (the manager records one
     right after each step); gas and swap costs are those of the live report, per action. Returns
-    ``None`` without bars or without fee growth (a backend that does not read it).
+    ``None`` without bars, without fee growth (a backend that does not read it) or when positions
+    changed before the first observation (the decompositions would cover different windows). A
+    bar where the fee growth drops or the block number goes back (a new chain under an old
+    journal) gets no volume and is counted in ``path_resets``.
     """
     if len(bars) < 2 or fee is None or fee <= 0:
         return None
@@ -329,19 +332,26 @@ def replay_run(
         return min((bisect.bisect_right if after else bisect.bisect_left)(ts, t), n - 1)
 
     rows = sorted(schedule)
+    if rows and rows[0][0] < bars[0].ts_ns:
+        # positions from before the first observation (a journal older than its bars): the two
+        # decompositions would cover different windows
+        return None
     first_row: dict[str, int] = {}
     for r, (_, aid, *_) in enumerate(rows):
         first_row.setdefault(aid, r)
     # costs of actions without a position change (and gas of no action) go with the first change
     leftover = sum(v for k, v in gas_of.items() if k not in first_row)
     leftover_swap = sum(v for k, v in swap_cost_of.items() if k not in first_row)
+    if not rows and (leftover or leftover_swap):
+        rows = [(bars[0].ts_ns - 1, "", 0, 0, 0)]  # costs without any position: booked on bar 0
+        first_row[""] = 0
     acts = np.zeros(len(rows), REBALANCE_DTYPE)
     ours = np.zeros(n)  # our raw liquidity in force after each bar's changes
     ranges = np.zeros((n, 2), dtype=np.int64)
     for r, (t, aid, liq, lo, hi) in enumerate(rows):
         i = bar_at(t, after=True)  # the manager observes the pool right after each step
         gas = swap = 0.0
-        if first_row[aid] == r:
+        if first_row[aid] == r and aid:
             gas, swap = gas_of.get(aid, 0.0), swap_cost_of.get(aid, 0.0)
         if r == 0:
             gas, swap = gas + leftover, swap + leftover_swap
@@ -351,11 +361,17 @@ def replay_run(
     volume1 = np.zeros(n)
     others = np.zeros(n)
     q128 = float(1 << 128)
-    mod = 1 << 256
+    mod, half = 1 << 256, 1 << 255
+    resets = 0
     for i in range(1, len(bars)):
         prev, cur = bars[i - 1], bars[i]
+        # fee growth is a uint256 that may wrap (a small difference mod 2**256); a drop by more
+        # than half the range, or a block number going back, is another chain: no volume there
         dfg0 = (cur.fee_growth0 - prev.fee_growth0) % mod
         dfg1 = (cur.fee_growth1 - prev.fee_growth1) % mod
+        if dfg0 >= half or dfg1 >= half or cur.block_number < prev.block_number:
+            resets += 1
+            continue
         charged = dfg0 / q128 * prev.liquidity / 10**d0 * cur.price + dfg1 / q128 * prev.liquidity / 10**d1
         volume1[i] = charged / fee
     for i in range(1, n):
@@ -372,7 +388,7 @@ def replay_run(
     order = np.argsort(hedges["bar"], kind="stable")
     out, _ = replay_lp_path(price, volume1, others, fee=fee, raw_per_human=raw_per_human, actions=acts,
                             hedge_trades=hedges[order])  # fmt: skip
-    return {"bars": int(n), "decomposition": pnl_decomposition(out)}
+    return {"bars": int(n), "path_resets": resets, "decomposition": pnl_decomposition(out)}
 
 
 def summary_text(report: dict[str, Any]) -> str:

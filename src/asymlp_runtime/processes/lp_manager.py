@@ -197,7 +197,8 @@ class LpMetrics:
     """The LP's own Prometheus series, in the process's registry.
 
     ``asymlp_lp_gas_wei_total`` and ``asymlp_lp_gas_quote_total`` (gas of every operation, in wei
-    and valued in quote at the pool price of the step), ``asymlp_lp_fees_total`` (fees received by
+    and valued in quote at the last observed pool price: the pool's base token is taken to be the
+    chain's gas token, as WETH is), ``asymlp_lp_fees_total`` (fees received by
     close and collect steps, whole tokens, by token), ``asymlp_lp_actions_total`` (by kind and
     outcome), ``asymlp_lp_position_liquidity`` and ``asymlp_lp_pool_price``.
     """
@@ -209,7 +210,7 @@ class LpMetrics:
         self.process = metrics.process
         self.gas_wei = Counter("asymlp_lp_gas_wei", "Gas paid by LP operations (wei)", ["process", "pool"], registry=r)
         self.gas_quote = Counter(
-            "asymlp_lp_gas_quote", "Gas paid by LP operations, in quote at the step's pool price",
+            "asymlp_lp_gas_quote", "Gas paid by LP operations, in quote at the last pool price (base = gas token)",
             ["process", "pool"], registry=r,
         )  # fmt: skip
         self.fees = Counter(
@@ -294,6 +295,8 @@ class LpManager(ProcessBase):
         self.published_inventory: list[m.InventoryDelta] = []
         self.lp_metrics = LpMetrics(self.metrics)
         self._last_bar_ts_ns = 0
+        self._last_bar_key: tuple[int, ...] | None = None
+        self._last_price = 0.0
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -453,16 +456,25 @@ class LpManager(ProcessBase):
         await self._checkpoint()
         return reason
 
-    async def _record_bar(self, pool: PoolState, pos: LpPosition, ts_ns: int | None = None) -> None:
+    async def _record_bar(self, pool: PoolState, pos: LpPosition, ts_ns: int | None = None, *,
+                          force: bool = False) -> None:  # fmt: skip
         """Journal what was observed of the pool (the path a run is replayed on, see
-        :mod:`asymlp_runtime.lp.run_report`); one record per distinct timestamp."""
+        :mod:`asymlp_runtime.lp.run_report`): one record per distinct timestamp, and none when
+        nothing changed since the previous one (a decision within the same block)."""
         journal = self.journal
         if journal is None:
             return
+        self._last_price = pool.price
+        self.lp_metrics.price.labels(self.process_name, self.pool_id).set(pool.price)
+        owed = (pos.fees0, pos.fees1) if pos.is_open else (0, 0)
+        key = (pool.block_number, pool.sqrt_price_x96, pool.liquidity, pool.fee_growth0_x128, pool.fee_growth1_x128,
+               pos.liquidity, *owed)  # fmt: skip
+        if not force and key == self._last_bar_key:
+            return  # nothing changed since the last observation (same block): no new point
+        self._last_bar_key = key
         # strictly after the previous bar and any step already journaled (a step maps to the next bar)
         ts = max(self._clock_ns() if ts_ns is None else ts_ns, self._last_bar_ts_ns + 1)
         self._last_bar_ts_ns = ts
-        self.lp_metrics.price.labels(self.process_name, self.pool_id).set(pool.price)
         await journal.append(
             LpBarRecord(
                 pool=self.pool_id,
@@ -471,8 +483,8 @@ class LpManager(ProcessBase):
                 liquidity=pool.liquidity,
                 fee_growth0=pool.fee_growth0_x128,
                 fee_growth1=pool.fee_growth1_x128,
-                owed0=pos.fees0 if pos.is_open else 0,
-                owed1=pos.fees1 if pos.is_open else 0,
+                owed0=owed[0],
+                owed1=owed[1],
                 block_number=pool.block_number,
                 ts_ns=ts,
             )
@@ -684,11 +696,8 @@ class LpManager(ProcessBase):
             )
         )
         backend = self._backend()
-        # the pool as the step left it: at the step's block (later flow excluded, where it can be)
-        pool_after = await backend.pool_state(block=result.block_number or None)
-        await self._record_bar(pool_after, await backend.position(), max(self._clock_ns(), step_ts + 1))
         self.lp_metrics.step(self.pool_id, result, (backend.token0.decimals, backend.token1.decimals),
-                             (backend.token0.symbol, backend.token1.symbol), pool_after.price)  # fmt: skip
+                             (backend.token0.symbol, backend.token1.symbol), self._last_price)  # fmt: skip
         lower, upper = result.tick_lower, result.tick_upper
         if step == "swap":  # the re-weighting swap is reported with the range it prepares
             lower, upper = int(plan.get("tick_lower", 0)), int(plan.get("tick_upper", 0))
@@ -709,6 +718,28 @@ class LpManager(ProcessBase):
             sent = await self.publish("lp", lp_action_topic(self.pool_id), msg)
             self._keep(self.published_actions, sent or msg)
         await self.publish_inventory()
+        await self._observe_after_step(result.block_number, step_ts, at_block=not note)
+
+    async def _observe_after_step(self, block: int, step_ts: int, *, at_block: bool) -> None:
+        """Journal the pool as a step left it (the path's point at the action), best effort.
+
+        Read at the step's block where the backend keeps it, so a flow swap landing right after
+        the step does not move the point; at the latest block for a recovered step (a reloaded or
+        pruned node may not keep an older one) or when the read at the block fails. An
+        observation that cannot be made at all is skipped with a warning: it never interrupts an
+        action (the step is already journaled and published).
+        """
+        backend = self._backend()
+        for pinned in ((True, False) if at_block and block else (False,)):
+            try:
+                pool = await backend.pool_state(block=block if pinned else None)
+                pos = await backend.position()
+                await self._record_bar(pool, pos, max(self._clock_ns(), step_ts + 1), force=True)
+                return
+            except Exception as exc:  # noqa: BLE001 - an observation must not break an action
+                self.log.warning("pool observation after a step failed (%s, block %s): %s",
+                                 "at its block" if pinned else "latest", block, type(exc).__name__)  # fmt: skip
+                self.metrics.error("observe", type(exc).__name__)
 
     @staticmethod
     def _keep(buffer: list[Any], item: Any, limit: int = 1000) -> None:
@@ -766,6 +797,12 @@ class LpManager(ProcessBase):
         """Restore the strategy state and finish (resume or unwind) unfinished actions."""
         journal = self.journal
         assert journal is not None
+        # observations and steps keep a strict time order across restarts (a clock behind the
+        # journal would otherwise collide with earlier bars)
+        last = await asyncio.to_thread(
+            lambda: max(journal.journal.last_ts_ns(LpBarRecord), journal.journal.last_ts_ns(LpStepRecord))
+        )
+        self._last_bar_ts_ns = max(self._last_bar_ts_ns, last)
         state = await journal.rebuild_state()
         checkpoint = state.checkpoints.get((self.process_name, _CHECKPOINT_NAME))
         if checkpoint is not None:
