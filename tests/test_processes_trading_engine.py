@@ -224,3 +224,40 @@ def test_account_file_deleted_journal_kept_every_new_fill_journaled(tmp_path):
         journaled = [f.fill_id for f in j.read(FillRecord)]
     assert sorted(journaled) == sorted(first + second)
     assert not set(first) & set(second)
+
+
+def test_a_private_stream_that_fails_is_reopened_and_later_fills_are_journaled(tmp_path):
+    async def scenario():
+        p, cfg, settings = _setup(tmp_path)
+        venue = make_paper_venue("binance", [SYM], settings)
+        venue.set_mid(SYM, 3000.0)
+        original = venue.watch_fills
+        opened = []
+
+        async def flaky_watch_fills():
+            opened.append(time.monotonic())
+            if len(opened) == 1:
+                raise ConnectionError("user stream dropped")
+            async for fill in original():
+                yield fill
+
+        venue.watch_fills = flaky_watch_fills
+        engine = TradingEngine(cfg, venue=venue, paper=settings, configure_logging=False)
+        task = await _start(engine)
+        assert await wait_until(lambda: len(opened) >= 2, 5.0), "the failed stream was not opened again"
+        client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=2.0)
+        cid = make_client_order_id("trader", 9)
+        try:
+            assert (await client.request(_order(cid, price=2900.0))).accepted
+        finally:
+            await client.close()
+        venue.set_mid(SYM, 2850.0)  # fills the resting buy: reported on the reopened stream
+
+        def journaled() -> bool:
+            with Journal(cfg.global_.journal_path) as j:
+                return any(f.client_order_id == cid for f in j.read(FillRecord))
+
+        assert await wait_until(journaled, 5.0)
+        await _stop(engine, task)
+
+    run_async(scenario())

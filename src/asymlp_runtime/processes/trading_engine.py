@@ -187,8 +187,9 @@ class TradingEngine(ProcessBase):
                 self.filled_by_order[fill.client_order_id] = (
                     self.filled_by_order.get(fill.client_order_id, 0.0) + fill.qty
                 )
-        self.spawn(self._watch(self.venue.watch_fills(), self._on_fill), "watch_fills")
-        self.spawn(self._watch(self.venue.watch_orders(), self._on_order), "watch_orders")
+        venue = self.venue
+        self.spawn(self._watch(venue.watch_fills, self._on_fill), "watch_fills")
+        self.spawn(self._watch(venue.watch_orders, self._on_order), "watch_orders")
         await asyncio.sleep(0)  # let the watchers subscribe before anything can fill
         await self.reconcile()
         if self.store is not None:
@@ -196,10 +197,17 @@ class TradingEngine(ProcessBase):
             self.spawn(self._save_loop(), "paper_account")
             self._dirty.set()
 
-    async def _watch(self, stream: Any, handler: Any) -> None:
+    async def _watch(self, open_stream: Any, handler: Any) -> None:
+        """Run a private stream (``open_stream()`` gives a fresh async iterator) into ``handler``.
+
+        A stream that fails is opened again after a second (a generator that raised is finished:
+        iterating it again would end at once and silently stop the reports), and the journal is
+        reconciled with the venue over REST, so fills and order changes sent while it was down
+        are not lost.
+        """
         while True:
             try:
-                async for item in stream:
+                async for item in open_stream():
                     try:
                         await handler(item)
                     except Exception as exc:
@@ -212,7 +220,14 @@ class TradingEngine(ProcessBase):
                 return
             except Exception as exc:
                 self.metrics.error("private_stream", type(exc).__name__)
+                self.log.warning("private stream failed (%s): reopening it and reconciling", type(exc).__name__)
                 await asyncio.sleep(1.0)
+                try:
+                    await self.reconcile()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as rexc:  # the next failure retries it
+                    self.metrics.error("reconcile", type(rexc).__name__)
 
     async def reconcile(self) -> None:
         """Bring the journal up to date with the venue (see the module docstring)."""
