@@ -69,6 +69,10 @@ def test_blocked_market_pass_equals_one_whole_pass_bit_for_bit(n):
     from asymlp_core.backtest.lp_nb import MARKET_BLOCK, N_STATS, market_pass_1d, run_lp_1d, run_lp_core
 
     assert MARKET_BLOCK == 4096
+    with pytest.raises(ValueError, match="sigmas needs one value per bar"):
+        z = np.zeros(0)
+        run_lp_core(np.ones(3), np.ones(3), z + 1.0, z + 1.0, z, z, z, z, ACTIVE, CFG, np.zeros(3, LP_CORE_DTYPE),
+                    np.zeros(3, REBALANCE_DTYPE), np.zeros(3, HEDGE_TRADE_DTYPE), np.zeros(N_STATS))
     price, volume = market(n, 11)
     fund, pl = np.array([2e-6]), np.array([POOL_L])
     runs = []
@@ -243,5 +247,13 @@ def test_replay_hedge_away_from_the_bar_price_and_a_close_are_accounted():
         bad = acts.copy()
         bad["bar"][0] = 9
         replay_lp_path(price, 1.0, 1.0, fee=0.003, raw_per_human=RAW, actions=bad)
+    with pytest.raises(ValueError, match=r"actions\[0\]: ticks must satisfy"):
+        bad = acts.copy()
+        bad["tick_upper"][0] = 10**7
+        replay_lp_path(price, 1.0, 1.0, fee=0.003, raw_per_human=RAW, actions=bad)
+    with pytest.raises(ValueError, match=r"hedge_trades\[0\].price = 0.0: must be positive"):
+        bad_h = hedges.copy()
+        bad_h["price"][0] = 0.0
+        replay_lp_path(price, 1.0, 1.0, fee=0.003, raw_per_human=RAW, hedge_trades=bad_h)
     with pytest.raises(ValueError, match=r"price\[2\] = nan"):
         replay_lp_path([1.0, 2.0, float("nan")], 1.0, 1.0, fee=0.003, raw_per_human=RAW)

@@ -137,7 +137,8 @@ N_STATS = 19
 @njit(cache=True)
 def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts, sigmas, params, cfg, out,
                 out_rebalances, out_hedges, out_stats):
-    """The bar loop over precomputed market arrays (``market_pass_1d``).
+    """The bar loop over precomputed market arrays (``market_pass_1d``), or, with an empty
+    ``ticks``, computing them a block at a time and writing the volatility into ``sigmas``.
 
     Rows are written while ``out`` has room (a zero-length ``out`` runs without rows, as a
     sweep does); ``out_stats`` (``N_STATS`` floats) receives the running figures.
@@ -190,7 +191,11 @@ def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts
     h = 0.0
     p_prev = price[0]
     # market arrays: given whole (a sweep shares one pass), or computed a block at a time here
-    blocked = ticks.shape[0] != n
+    blocked = ticks.shape[0] == 0  # an empty ``ticks``: no market pass given
+    if sigmas.shape[0] < n:
+        raise ValueError("run_lp_core: sigmas needs one value per bar")
+    if not blocked and (ticks.shape[0] != n or sqrts.shape[0] != n or inv_sqrts.shape[0] != n):
+        raise ValueError("run_lp_core: ticks, sqrts and inv_sqrts need one value per bar (or ticks empty)")
     block = MARKET_BLOCK if blocked else max(n, 1)
     if blocked:
         ticks = np.empty(block)

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..v3 import MAX_TICK
 from .enums import HEDGE_TRADE_DTYPE, LP_BAR_DTYPE, REBALANCE_DTYPE
 from .lp_nb import replay_actions_1d
 
@@ -115,10 +116,15 @@ def replay_lp_path(
         i = int(np.flatnonzero(acts["liquidity"] < 0)[0])
         raise ValueError(f"actions[{i}].liquidity = {float(acts['liquidity'][i])!r}: must be >= 0")
     open_rows = acts["liquidity"] > 0
-    if (acts["tick_lower"][open_rows] >= acts["tick_upper"][open_rows]).any():
-        i = int(np.flatnonzero(open_rows & (acts["tick_lower"] >= acts["tick_upper"]))[0])
-        raise ValueError(f"actions[{i}]: tick_lower must be below tick_upper")
+    bad = open_rows & ((acts["tick_lower"] >= acts["tick_upper"]) | (np.abs(acts["tick_lower"]) > MAX_TICK)
+                       | (np.abs(acts["tick_upper"]) > MAX_TICK))  # fmt: skip
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"actions[{i}]: ticks must satisfy -{MAX_TICK} <= tick_lower < tick_upper <= {MAX_TICK}")
     hedges = _events("hedge_trades", hedge_trades, HEDGE_TRADE_DTYPE, n, ("qty", "price", "cost"))
+    if hedges.size and (hedges["price"] <= 0).any():
+        i = int(np.flatnonzero(hedges["price"] <= 0)[0])
+        raise ValueError(f"hedge_trades[{i}].price = {float(hedges['price'][i])!r}: must be positive")
     out = np.zeros(n, LP_BAR_DTYPE)
     replay_actions_1d(p, v, pl, fr, float(fee), float(raw_per_human), acts, hedges, float(start_value), out)
     return out, acts
