@@ -295,6 +295,15 @@ def test_record_not_matching_the_chain_raises(persisted: Path, tmp_path: Path) -
         Devnet.start(DevnetConfig(fee_tiers=(FEE,), state_dir=state_dir))
 
 
+def test_state_dumped_before_the_recorded_setup_ended_raises(persisted: Path, tmp_path: Path) -> None:
+    state_dir = _copy(persisted, tmp_path)
+    record = json.loads((state_dir / RECORD_FILE).read_text())
+    record["deployed_block"] += 1000  # as if the state file were a dump taken during the setup
+    (state_dir / RECORD_FILE).write_text(json.dumps(record))
+    with pytest.raises(DevnetStateError, match=r"before the recorded setup ended .*a dump taken during the setup"):
+        Devnet.start(DevnetConfig(fee_tiers=(FEE,), state_dir=state_dir))
+
+
 def test_record_without_state_raises_naming_the_missing_state(persisted: Path, tmp_path: Path) -> None:
     state_dir = _copy(persisted, tmp_path)
     (state_dir / STATE_FILE).unlink()

@@ -529,6 +529,13 @@ class Devnet:
         names = [*_CONTRACTS, *(f"pool {fee}" for fee in self.config.fee_tiers)]
         addresses = [getattr(self, n).address for n in _CONTRACTS] + [p.address for p in self.pools.values()]
         factory_abi = self._abi_of(self.factory.address)
+        head = int(self.rpc.request("eth_blockNumber", []), 16)
+        if head < int(record.get("deployed_block", 0)):
+            raise DevnetStateError(
+                f"{self.record_path}: the chain loaded from {self.node.state_path} ends at block {head}, before the "
+                f"recorded setup ended (block {record['deployed_block']}): a dump taken during the setup; "
+                f"delete {self.state_dir}"
+            )
         calls: list[tuple[str, list[Any]]] = [("eth_getCode", [address, "latest"]) for address in addresses]
         calls += [
             self._eth_call_params(
