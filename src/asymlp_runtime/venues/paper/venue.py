@@ -32,10 +32,11 @@ pure function of the seed, the price source, the account epoch and the calls mad
 Ids
 ---
 Venue order ids, fill ids and trade ids are ``"<epoch>-<n>"``: ``n`` counts from 1 within the
-account and ``epoch`` names the account (:func:`new_account_epoch`, made when a fresh account is
-created and persisted with it in :class:`PaperAccountState`). A journal that outlives its account
-file (the file deleted, the journal kept) therefore never sees a new fill under an id it already
-holds, which its ``(venue, fill_id)`` de-duplication would drop as a replay.
+account and ``epoch`` names the venue instance (:func:`new_account_epoch`, made by each new venue
+and persisted with the account in :class:`PaperAccountState`; a restored account keeps its
+counters under the new instance's epoch). A journal that outlives its account file (the file
+deleted, or saved a little before a crash) therefore never sees a new fill under an id it
+already holds, which its ``(venue, fill_id)`` de-duplication would drop as a replay.
 """
 
 from __future__ import annotations
@@ -778,8 +779,9 @@ class PaperVenue(Venue):
         """Replace the account by a snapshot from :meth:`account_state` (after a restart).
 
         Resting orders come back and are matched against the current book at the next step. The
-        saved account epoch is adopted, so ids continue the saved account's sequence; a snapshot
-        without one (written before epochs existed, its ids bare numbers) keeps this venue's epoch.
+        counters continue, under this venue's own epoch (a new one per process): a snapshot saved
+        a little before a crash does not know the last ids issued, and reusing its epoch could
+        issue one of them again (a fill the journal would then drop as a replay).
         """
         self._orders = {}
         for o in state.orders:
@@ -812,8 +814,6 @@ class PaperVenue(Venue):
         self._next_order_id = state.next_order_id
         self._next_fill_id = state.next_fill_id
         self._next_trade_id = state.next_trade_id
-        if state.account_epoch:
-            self.account_epoch = state.account_epoch
 
     def fees_paid(self, currency: str) -> float:
         """Total fees paid in ``currency`` so far (rebates negative)."""
