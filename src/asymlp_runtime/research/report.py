@@ -347,6 +347,8 @@ def _arrow_column(pa, values: np.ndarray, type_=None):
     """A null-free Arrow array over a contiguous copy of ``values`` (``pa.array`` on a NumPy
     array would import pandas to check for pandas objects: ~40 MB for nothing here)."""
     a = np.ascontiguousarray(values)
+    if a.dtype == np.bool_ or a.dtype.kind not in "iuf":  # Arrow packs booleans into bits
+        raise TypeError(f"_arrow_column: numeric columns only, got {a.dtype}")
     return pa.Array.from_buffers(type_ or pa.from_numpy_dtype(a.dtype), a.size, [None, pa.py_buffer(a)])
 
 
