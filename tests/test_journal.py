@@ -762,3 +762,18 @@ def test_a_version_1_journal_exports_every_table_with_the_later_ones_empty(tmp_p
     assert tables["fills"].num_rows == 1 and tables["lp_bars"].num_rows == 0
     with Journal(path, migrations=MIGRATIONS[:1]) as journal:  # the export did not migrate it
         assert journal.schema_version == 1
+
+
+def test_a_read_only_handle_reads_an_older_schema_without_migrating_or_writing(tmp_path):
+    path = tmp_path / "v1.db"
+    with Journal(path, migrations=MIGRATIONS[:1]) as journal:
+        journal.append(sample_records()[2])
+    with Journal(path, read_only=True) as ro:
+        assert [f.fill_id for f in ro.read(FillRecord)] == ["f1"]
+        assert ro.read(LpBarRecord) == [] and ro.last_ts_ns(LpBarRecord) == 0  # not in a v1 schema
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            ro.append(sample_records()[3])
+    with Journal(path, migrations=MIGRATIONS[:1]) as journal:  # still version 1
+        assert journal.schema_version == 1
+    with pytest.raises(FileNotFoundError):
+        Journal(tmp_path / "missing.db", read_only=True)

@@ -789,6 +789,8 @@ class Journal:
         process kill, not a power loss); see the module docstring.
     migrations : the migration list (tests pass extended lists); defaults to :data:`MIGRATIONS`.
     busy_timeout_s : how long a write waits for another writer's lock.
+    read_only : open an existing database for reading only (reports, exports): nothing is
+        migrated or written, and a table that the database's older schema lacks reads as empty.
 
     Notes
     -----
@@ -804,26 +806,44 @@ class Journal:
         synchronous: Synchronous = "FULL",
         migrations: Sequence[Migration] = MIGRATIONS,
         busy_timeout_s: float = 5.0,
+        read_only: bool = False,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError(f"synchronous must be 'FULL', 'NORMAL' or 'EXTRA', got {synchronous!r}")
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
         self.synchronous = synchronous
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
-        )
-        self._closed = False
-        mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode != "wal" and self.path != ":memory:":
-            raise RuntimeError(f"could not switch {self.path} to WAL mode (got {mode!r})")
-        self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self.duplicate_counts: Counter[str] = Counter()
         self.conflict_counts: Counter[str] = Counter()
         #: The latest conflicting replays: (table, key values, stored record, replayed record).
         self.recent_conflicts: deque[tuple[str, tuple[Any, ...], Any, Any]] = deque(maxlen=100)
+        if read_only:
+            if not Path(self.path).exists():
+                raise FileNotFoundError(f"journal database not found: {self.path}")
+            self._conn = sqlite3.connect(
+                f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                check_same_thread=False, timeout=busy_timeout_s,
+            )  # fmt: skip
+            self._closed = False
+            version = _read_schema_version(self._conn)
+            if version > len(migrations):
+                self.close()
+                raise JournalSchemaError(f"{self.path} has schema version {version}; this code knows up to "
+                                         f"{len(migrations)}")  # fmt: skip
+            self._tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            return
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
+        )
+        self._closed = False
+        self._tables = None
+        mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal" and self.path != ":memory:":
+            raise RuntimeError(f"could not switch {self.path} to WAL mode (got {mode!r})")
+        self._conn.execute(f"PRAGMA synchronous={synchronous}")
         self._migrate(migrations)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -1038,6 +1058,8 @@ class Journal:
     ) -> list[tuple[int, RecordT]]:
         """``(row id, record)`` pairs of one table in append (id) order."""
         spec = _spec_for(kind)
+        if self._tables is not None and spec.name not in self._tables:
+            return []  # read-only handle on an older schema without this table
         sql, params = _filtered_select(_SQL[spec.name].select_all, since_ns, until_ns, after_id)
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
@@ -1068,6 +1090,8 @@ class Journal:
 
     def _max(self, kind: str | type, column: str) -> int:
         spec = _spec_for(kind)
+        if self._tables is not None and spec.name not in self._tables:
+            return 0
         with self._lock:
             return int(self._conn.execute(f"SELECT coalesce(max({column}), 0) FROM {spec.name}").fetchone()[0])
 

@@ -118,7 +118,7 @@ def run_report(
     d0, d1 = decimals
     raw_per_human = 10.0 ** (d1 - d0)
     u0, u1 = 10.0**d0, 10.0**d1
-    with Journal(lp_journal) as j:
+    with Journal(lp_journal, read_only=True) as j:
         actions = {a.action_id: a for a in j.read(LpActionRecord) if pool is None or a.pool == pool}
         ends = {e.action_id: e for e in j.read(LpActionEndRecord)}
         steps = [s for s in j.read(LpStepRecord) if s.action_id in actions and s.status == "done"]
@@ -216,7 +216,7 @@ def run_report(
     hedge_pnl = 0.0
     hedge: dict[str, Any] = {}
     if trader_journal is not None and Path(trader_journal).exists():
-        with Journal(trader_journal) as j:
+        with Journal(trader_journal, read_only=True) as j:
             pnl = [c for c in j.read(CheckpointRecord) if c.name == "pnl"]
         if pnl:
             data = json.loads(pnl[-1].payload)
@@ -224,7 +224,7 @@ def run_report(
     hedge_fees = 0.0
     n_fills = 0
     if engine_journal is not None and Path(engine_journal).exists():
-        with Journal(engine_journal) as j:
+        with Journal(engine_journal, read_only=True) as j:
             fills = j.read(FillRecord)
         n_fills = len(fills)
         hedge_fees = sum(f.fee for f in fills)
@@ -280,7 +280,7 @@ def run_report(
 def _hedge_fills(engine_journal: str | Path | None) -> list[FillRecord]:
     if engine_journal is None or not Path(engine_journal).exists():
         return []
-    with Journal(engine_journal) as j:
+    with Journal(engine_journal, read_only=True) as j:
         return sorted(j.read(FillRecord), key=lambda f: f.ts_ns)
 
 
@@ -450,10 +450,10 @@ def report_for_config_dir(
     trader_journal = at(load_config(trader).global_.journal_path) if trader.exists() else None
     engine_journal = at(load_config(engines[0]).global_.journal_path) if engines else None
     if end_ns is None:  # the last thing journaled: an LP step or the trader's last PnL checkpoint
-        with Journal(lp_journal) as j:
+        with Journal(lp_journal, read_only=True) as j:
             stamps = [s.ts_ns for s in j.read(LpStepRecord)]
         if trader_journal and Path(trader_journal).exists():
-            with Journal(trader_journal) as j:
+            with Journal(trader_journal, read_only=True) as j:
                 stamps += [c.ts_ns for c in j.read(CheckpointRecord)]
         end_ns = max(stamps, default=0) or None
     reference = PaperSettings.from_env().path(lp_cfg.lp.reference_symbol)
