@@ -30,7 +30,9 @@ exit. What anvil 1.7.1 does, checked by experiment on this machine:
   balances and nonces (the dev accounts are *not* reset to ``--balance``). It does not keep the
   state at blocks before the reloaded head: ``eth_call`` at an older block number fails with
   ``BlockOutOfRangeError`` (``--preserve-historical-states`` would keep them at about 3.5 times
-  the file size; nothing here reads old state, so it is not used).
+  the file size, so it is not used: the only read at a past block, the LP manager's observation
+  of the pool at the block of a step it just made, is skipped for steps recovered after a
+  restart and falls back to the latest block when it fails).
 - Time is *not* restored: the next block is stamped from ``--timestamp`` again (time goes
   backwards) or, without it, from the wall clock. The node therefore calls ``anvil_setTime``
   with the loaded head's timestamp before ``anvil_setBlockTimestampInterval``, so the next block
