@@ -23,6 +23,13 @@ from aiohttp import web
 
 FAKE_KEY = "stubKeyA1b2C3d4E5f6G7h8I9j0"
 FAKE_SECRET = "stubSecretZ9y8X7w6V5u4T3s2R1q0"
+MAKER_FEE = 0.0002  # binance USD-M regular tier, USDT
+TAKER_FEE = 0.0005
+
+
+def decimal_text(x: float) -> str:
+    """A decimal string without float noise (binance sends strings)."""
+    return f"{x:.8f}".rstrip("0").rstrip(".") or "0"
 
 
 @dataclass
@@ -160,6 +167,7 @@ class BinanceStub(Stub):
         r.add_get("/fapi/v2/account", self.account)
         r.add_get("/fapi/v3/account", self.account)
         r.add_get("/fapi/v1/depth", self.depth)
+        r.add_get("/fapi/v1/userTrades", self.user_trades)
         r.add_post("/fapi/v1/listenKey", self.listen_key)
         r.add_put("/fapi/v1/listenKey", self.listen_key)
         r.add_delete("/fapi/v1/listenKey", self.close_listen_key)
@@ -169,6 +177,10 @@ class BinanceStub(Stub):
         self.book_asks: dict[str, str] = {"3000.11": "7.890", "3000.20": "3.500"}
         self.book_update_id = 1_000_000
         self.listen_keys: list[str] = []  # issued, newest last
+        # the account's executions, oldest first, as /fapi/v1/userTrades rows; trade ids are
+        # shared with the public trade stream (one id sequence per symbol, as on binance)
+        self.trades: list[dict[str, Any]] = []
+        self.next_trade_id = 5_000_000
 
     @staticmethod
     def _err(code: int, msg: str, status: int = 400) -> web.Response:
@@ -312,14 +324,75 @@ class BinanceStub(Stub):
         }
         self.next_order_id += 1
         self.state.orders[cid] = order
+        if filled:
+            self.record_trade(order, qty, "3000.11", maker=False)
         await self._maybe_delay()
         return web.json_response(order)
+
+    def record_trade(self, order: dict[str, Any], qty: str, price: str, *, maker: bool) -> dict[str, Any]:
+        """Journal one execution of ``order`` (the order's totals are the caller's) as a
+        ``/fapi/v1/userTrades`` row with the next trade id; returns the row."""
+        self.next_trade_id += 1
+        quote = float(qty) * float(price)
+        row = {
+            "symbol": order["symbol"],
+            "id": self.next_trade_id,
+            "orderId": order["orderId"],
+            "side": order["side"],
+            "price": price,
+            "qty": qty,
+            "realizedPnl": "0",
+            "marginAsset": "USDT",
+            "quoteQty": decimal_text(quote),
+            "commission": decimal_text(quote * (MAKER_FEE if maker else TAKER_FEE)),
+            "commissionAsset": "USDT",
+            "time": order["updateTime"],
+            "positionSide": order["positionSide"],
+            "buyer": order["side"] == "BUY",
+            "maker": maker,
+        }
+        self.trades.append(row)
+        return row
+
+    def execute(self, client_order_id: str, qty: str, price: str, *, maker: bool) -> dict[str, Any]:
+        """Fill ``qty`` of a resting order at ``price``: the order record moves (executed qty,
+        average price, status, update time) and the execution is recorded; returns its row."""
+        order = self.state.orders[client_order_id]
+        done = float(order["executedQty"]) + float(qty)
+        quote = float(order["cumQuote"]) + float(qty) * float(price)
+        order["executedQty"] = order["cumQty"] = decimal_text(done)
+        order["cumQuote"] = decimal_text(quote)
+        order["avgPrice"] = decimal_text(quote / done)
+        order["status"] = "FILLED" if done >= float(order["origQty"]) - 1e-12 else "PARTIALLY_FILLED"
+        order["updateTime"] = int(time.time() * 1000)
+        return self.record_trade(order, qty, price, maker=maker)
+
+    async def user_trades(self, request: web.Request) -> web.Response:
+        """``GET /fapi/v1/userTrades`` (signed): ``symbol`` required; ``startTime``/``endTime``
+        (ms, inclusive), ``fromId``, ``limit`` (default 500, at most 1000); oldest first, the
+        latest ``limit`` rows unless ``fromId`` is given."""
+        params = await self._signed(request)
+        if isinstance(params, web.Response):
+            return params
+        symbol = params.get("symbol", "")
+        if not symbol:
+            return self._err(-1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
+        limit = min(int(params.get("limit", "500")), 1000)
+        start, end = int(params.get("startTime", "0")), int(params.get("endTime", str(2**62)))
+        rows = [t for t in self.trades if t["symbol"] == symbol and start <= t["time"] <= end]
+        if "fromId" in params:
+            rows = [t for t in rows if t["id"] >= int(params["fromId"])][:limit]
+        else:
+            rows = rows[-limit:]
+        return web.json_response(rows)
 
     async def query_order(self, request: web.Request) -> web.Response:
         params = await self._signed(request)
         if isinstance(params, web.Response):
             return params
         order = self.state.orders.get(params.get("origClientOrderId", ""))
+        if order is None and "orderId" in params:
+            order = next((o for o in self.state.orders.values() if str(o["orderId"]) == params["orderId"]), None)
         if order is None:
             return self._err(-2013, "Order does not exist.")
         return web.json_response({**order, "time": order["updateTime"]})

@@ -33,10 +33,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from exchange_stubs import FAKE_KEY, FAKE_SECRET, BinanceStub
+from exchange_stubs import FAKE_KEY, FAKE_SECRET, MAKER_FEE, TAKER_FEE, BinanceStub
 
-MAKER_FEE = 0.0002  # USD-M regular tier, USDT
-TAKER_FEE = 0.0005
+__all__ = ["MAKER_FEE", "TAKER_FEE", "BinanceWsStub", "WsConnection", "wait_until"]
 
 
 @dataclass
@@ -56,11 +55,6 @@ async def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0, what
         await asyncio.sleep(0.005)
 
 
-def _num(x: float) -> str:
-    """A decimal string without float noise (binance sends strings)."""
-    return f"{x:.8f}".rstrip("0").rstrip(".") or "0"
-
-
 class BinanceWsStub(BinanceStub):
     """:class:`BinanceStub` plus USD-M market and user data WebSocket streams on the same port."""
 
@@ -71,10 +65,19 @@ class BinanceWsStub(BinanceStub):
         self.user: list[WsConnection] = []
         self.ws_paths: list[str] = []  # every connection's path with query
         self.ws_received: list[dict[str, Any]] = []  # every frame clients sent
-        self.next_trade_id = 5_000_000
         self.next_agg_id = 900_000
         # when set, /fapi/v1/depth takes its snapshot on arrival and answers once the event is set
         self.depth_hold: asyncio.Event | None = None
+        # while set, user data stream connections are refused (503), as during an outage
+        self.refuse_user_streams = False
+        # each /fapi/v1/userTrades answer: (a user data connection was up, trade ids returned)
+        self.user_trades_reads: list[tuple[bool, list[int]]] = []
+
+    async def user_trades(self, request: web.Request) -> web.Response:
+        response = await super().user_trades(request)
+        if response.status == 200 and response.text:
+            self.user_trades_reads.append((bool(self.user), [t["id"] for t in json.loads(response.text)]))
+        return response
 
     async def depth(self, request: web.Request) -> web.Response:
         response = await super().depth(request)
@@ -91,6 +94,8 @@ class BinanceWsStub(BinanceStub):
         if listen_key and listen_key not in self.listen_keys:
             # binance refuses the upgrade for an unknown or expired key
             return web.json_response({"code": -1125, "msg": "This listenKey does not exist."}, status=400)
+        if listen_key and self.refuse_user_streams:
+            return web.Response(status=503, text="<html>Service Unavailable</html>")
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.ws_paths.append(str(request.rel_url))
@@ -256,18 +261,12 @@ class BinanceWsStub(BinanceStub):
         return response
 
     async def fill(self, client_order_id: str, qty: str, price: str, *, maker: bool = True) -> int:
-        """Execute ``qty`` of the order at ``price``: update the REST record and push
-        ``TRADE_LITE`` and ``ORDER_TRADE_UPDATE`` (``x`` ``TRADE``) to the user data stream."""
+        """Execute ``qty`` of the order at ``price``: update the REST record, add the execution to
+        ``/fapi/v1/userTrades`` and push ``TRADE_LITE`` and ``ORDER_TRADE_UPDATE`` (``x``
+        ``TRADE``, same trade id, time and commission) to the user data stream. Returns the number
+        of messages sent (0 while no user data connection is up: the execution stays on REST)."""
+        trade = self.execute(client_order_id, qty, price, maker=maker)
         order = self.state.orders[client_order_id]
-        done = float(order["executedQty"]) + float(qty)
-        quote = float(order["cumQuote"]) + float(qty) * float(price)
-        order["executedQty"] = order["cumQty"] = _num(done)
-        order["cumQuote"] = _num(quote)
-        order["avgPrice"] = _num(quote / done)
-        order["status"] = "FILLED" if done >= float(order["origQty"]) - 1e-12 else "PARTIALLY_FILLED"
-        order["updateTime"] = int(time.time() * 1000)
-        self.next_trade_id += 1
-        fee = float(qty) * float(price) * (MAKER_FEE if maker else TAKER_FEE)
         lite = {
             "e": "TRADE_LITE",
             "E": order["updateTime"] + 1,
@@ -280,7 +279,7 @@ class BinanceWsStub(BinanceStub):
             "S": order["side"],
             "L": price,
             "l": qty,
-            "t": self.next_trade_id,
+            "t": trade["id"],
             "i": order["orderId"],
         }
         update = self._order_update(
@@ -288,9 +287,10 @@ class BinanceWsStub(BinanceStub):
             "TRADE",
             l=qty,
             L=price,
-            n=_num(fee),
-            N="USDT",
-            t=self.next_trade_id,
+            n=trade["commission"],
+            N=trade["commissionAsset"],
+            t=trade["id"],
+            T=trade["time"],
             m=maker,
             rp="0",
         )

@@ -4,6 +4,7 @@ reconciliation, cancel on SIGTERM, breaker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -261,3 +262,117 @@ def test_a_private_stream_that_fails_is_reopened_and_later_fills_are_journaled(t
         await _stop(engine, task)
 
     run_async(scenario())
+
+
+# ---------------------------------------------------------------------------------------------
+# a ccxt venue (binance USD-M through ccxt.pro) against the local REST + WebSocket stand-in
+# ---------------------------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def _ccxt_engine_after_a_streamed_fill(tmp_path, key):
+    """A running engine on :class:`CcxtVenue` (binance USD-M through ccxt.pro) against the local
+    REST + WebSocket stand-in, its user data stream up, a resting buy of 0.01 placed and 0.004 of
+    it filled on the stream and journaled. Yields ``(stub, cfg, venue, engine, cid)``."""
+    from asymlp_runtime.ops.resilience import CircuitBreaker
+    from exchange_ws_stubs import BinanceWsStub
+    from test_venue_ccxt import binance
+
+    stub = BinanceWsStub()
+    await stub.start()
+    p = dict(zip(("reports", "control", "orders"), free_ports(3), strict=True))
+    cfg = config_from_text(engine_config_text(p), tmp_path)
+    # the venue's own breaker stays closed through the refused reconnections of an outage
+    breaker = CircuitBreaker("binance", failure_threshold=10_000, min_calls_in_window=10_000)
+    venue = binance(stub.base_url, breaker=breaker)
+    # ccxt's own throttle spaces requests by binance's weights (2 s after a 40-weight open-orders
+    # list, each reconciliation); the adapter's rate limiter still applies
+    venue.exchange.enableRateLimit = False
+    engine = TradingEngine(cfg, venue=venue, configure_logging=False, cancel_on_stop=False)
+    try:
+        task = await _start(engine)
+        assert await wait_until(lambda: len(stub.user) == 1, 5.0), "no user data connection"
+        client = RequestClient(f"tcp://127.0.0.1:{p['orders']}", m.Reports, sender="trader", timeout_s=3.0)
+        cid = make_client_order_id("trader", key)
+        try:
+            ack = await client.request(_order(cid, price=2990.0))
+            assert ack.accepted, ack.reason
+        finally:
+            await client.close()
+        await stub.fill(cid, "0.004", "2990")
+        assert await wait_until(lambda: len(_journaled_fills(cfg)) == 1, 5.0)
+        yield stub, cfg, venue, engine, cid
+        await _stop(engine, task)
+    finally:
+        await venue.close()
+        await stub.stop()
+
+
+def _journaled_fills(cfg):
+    with Journal(cfg.global_.journal_path) as j:
+        return j.read(FillRecord)
+
+
+def test_ccxt_fill_while_user_stream_down_journaled_once_with_trade_id_and_fee(tmp_path):
+    from exchange_ws_stubs import TAKER_FEE
+
+    async def scenario():
+        async with _ccxt_engine_after_a_streamed_fill(tmp_path, 30) as (stub, cfg, _venue, engine, cid):
+            stub.refuse_user_streams = True  # the user data stream goes down and stays down
+            await stub.drop_connections(user=True)
+            assert await wait_until(lambda: not stub.user, 5.0)
+            assert await stub.fill(cid, "0.006", "2989.5", maker=False) == 0  # nobody hears it
+            missed = stub.trades[-1]
+            await asyncio.sleep(0.3)
+            stub.refuse_user_streams = False  # it comes back
+
+            assert await wait_until(lambda: len(_journaled_fills(cfg)) >= 2, 10.0), "missed fill not journaled"
+            # the trade list that first had it was read with the user data stream up again
+            first_read = next(up for up, ids in stub.user_trades_reads if missed["id"] in ids)
+            assert first_read, "reconciled before the stream was reopened"
+            await asyncio.sleep(0.5)  # a second reconciliation or a late stream copy would show now
+            await engine.reconcile()
+            fills = _journaled_fills(cfg)
+            assert [f.fill_id for f in fills] == [str(t["id"]) for t in stub.trades]  # real ids, once each
+            late = fills[1]
+            assert (late.client_order_id, late.qty, late.price, late.liquidity) == (cid, 0.006, 2989.5, "taker")
+            assert late.fee == pytest.approx(0.006 * 2989.5 * TAKER_FEE, rel=1e-9)
+            assert late.fee == pytest.approx(float(missed["commission"]), rel=1e-12)
+            with Journal(cfg.global_.journal_path) as j:
+                assert [e.status for e in j.read(OrderEventRecord) if e.client_order_id == cid][-1] == "filled"
+            assert len(stub.user) == 1
+
+    run_async(scenario(), 30.0)
+
+
+def test_ccxt_fill_on_stream_and_in_fetch_fills_journaled_once_lost_history_one_recon_fill(tmp_path):
+    async def scenario():
+        async with _ccxt_engine_after_a_streamed_fill(tmp_path, 31) as (stub, cfg, venue, engine, cid):
+            before = stub.state.count("GET", "/fapi/v1/userTrades")
+            await engine.reconcile()  # fetch_fills returns the same execution: not journaled again
+            assert stub.state.count("GET", "/fapi/v1/userTrades") == before + 1
+            assert [f.fill_id for f in _journaled_fills(cfg)] == [str(stub.trades[0]["id"])]
+
+            # an execution just before the reconciliation looks the order up: its filled quantity
+            # counts it, and fetch_fills (asked after) returns it: journaled by id, nothing made up
+            original = venue.fetch_order
+
+            async def execute_then_fetch_order(client_order_id, symbol):
+                venue.fetch_order = original
+                stub.execute(cid, "0.002", "2985", maker=True)
+                return await original(client_order_id, symbol)
+
+            venue.fetch_order = execute_then_fetch_order
+            await engine.reconcile()
+            assert [f.fill_id for f in _journaled_fills(cfg)] == [str(t["id"]) for t in stub.trades]
+
+            # an execution the venue's trade list no longer holds (older than its window) and
+            # the stream never sent: only the order's filled quantity shows it
+            stub.execute(cid, "0.003", "2980", maker=True)
+            stub.trades.pop()
+            for _ in range(2):
+                await engine.reconcile()
+            fills = _journaled_fills(cfg)
+            ids = [str(t["id"]) for t in stub.trades]
+            assert [f.fill_id for f in fills] == [*ids, f"recon-{cid}-{0.009!r}"]
+            assert fills[-1].qty == pytest.approx(0.003) and fills[-1].fee == 0.0
+
+    run_async(scenario(), 30.0)

@@ -463,3 +463,32 @@ def test_grvt_timeout_then_retry_places_exactly_one_order():
         assert order.client_order_id == req.client_order_id
 
     run(with_venue(GrvtStub(), lambda url: grvt(url, timeout_s=0.5), body))
+
+
+def test_binance_fetch_fills_signed_with_trade_id_fee_and_client_order_id():
+    async def body(v, stub):
+        await v.load_markets()
+        assert await v.fetch_fills() == []  # nothing traded: nothing asked
+        assert stub.state.count("GET", "/fapi/v1/userTrades") == 0
+        req = VenueOrderRequest(
+            client_order_id=make_client_order_id("hedger", 21, venue="binance"),
+            symbol=BINANCE_SYM,
+            side=Side.SELL,
+            type=OrderType.MARKET,
+            qty=0.02,
+        )
+        await v.create_order(req)
+        (fill,) = await v.fetch_fills()
+        assert (fill.fill_id, fill.client_order_id, fill.symbol, fill.side) == (
+            "5000001",
+            req.client_order_id,
+            BINANCE_SYM,
+            Side.SELL,
+        )
+        assert (fill.qty, fill.price, fill.fee_currency, str(fill.liquidity)) == (0.02, 3000.11, "USDT", "taker")
+        assert fill.fee == pytest.approx(0.02 * 3000.11 * 0.0005, rel=1e-6)
+        assert fill.ts_exchange_ns > 0
+        assert stub.state.count("GET", "/fapi/v1/userTrades") == 1
+        assert stub.state.auth_failures == []
+
+    run(with_venue(BinanceStub(), binance, body))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import msgspec
 import pytest
 
 from asymlp_runtime.ops.resilience import (
@@ -348,3 +349,45 @@ def test_no_key_or_secret_in_logs_while_streaming(caplog):
     run(with_venue(BinanceWsStub(), binance, body))
     assert any("retrying" in r.getMessage() for r in caplog.records)
     assert FAKE_KEY not in caplog.text and FAKE_SECRET not in caplog.text
+
+
+# ---------------------------------------------------------------------------------------------
+# own executions over REST (fetch_fills) against the stream's
+# ---------------------------------------------------------------------------------------------
+def _without_recv_time(f):
+    return msgspec.structs.replace(f, ts_recv_ns=0)
+
+
+def test_fetch_fills_equal_the_stream_fills_of_the_same_executions():
+    async def body(v, stub):
+        await v.load_markets()
+        req = limit_buy(key=16, qty=0.01, price=2990.0)
+        await v.create_order(req)  # before the stream: only executions are awaited on it
+        fills = v.watch_fills()
+        first = await open_user_stream(v, stub, fills)
+        await stub.fill(req.client_order_id, "0.004", "2990", maker=True)
+        streamed = [await first]
+        await asyncio.sleep(0.005)  # the second execution in a later millisecond (since_ns below)
+        await stub.fill(req.client_order_id, "0.006", "2991.5", maker=False)
+        streamed.append(await nxt(fills))
+        await fills.aclose()
+        assert [f.fill_id for f in streamed] == [str(t["id"]) for t in stub.trades]
+
+        fetched = await v.fetch_fills()
+        assert [_without_recv_time(f) for f in fetched] == [_without_recv_time(f) for f in streamed]
+        assert stub.state.count("GET", "/fapi/v1/order") == 0  # client ids known from the order placed
+        later = await v.fetch_fills(since_ns=streamed[1].ts_exchange_ns)
+        assert [f.fill_id for f in later] == [streamed[1].fill_id]
+
+        # a new instance knows nothing: the client order id comes from one order look-up
+        fresh = binance(stub.base_url, symbols=[BINANCE_SYM])
+        try:
+            await fresh.load_markets()
+            again = await fresh.fetch_fills()
+            assert [_without_recv_time(f) for f in again] == [_without_recv_time(f) for f in streamed]
+            assert stub.state.count("GET", "/fapi/v1/order") == 1
+        finally:
+            await fresh.close()
+        assert stub.state.auth_failures == []
+
+    run(with_venue(BinanceWsStub(), binance, body))

@@ -33,14 +33,23 @@ journaled as a :class:`~asymlp_runtime.journal.FillRecord` (unique by ``(venue, 
 Start and stop
 --------------
 On start the engine rebuilds its orders and known fills from the journal
-(:func:`~asymlp_runtime.journal.rebuild_state`) and reconciles with the venue: fills the venue
-reports that the journal lacks (``fetch_fills`` where the venue has it; otherwise the difference
-between the venue's and the journal's filled quantity of each order, as one fill with the id
-``recon-<client order id>-<filled qty>``) are journaled and published once; each order the
-journal holds as open gets the venue's current status (``rejected`` with reason
-``not_on_venue`` when the venue does not know it); orders open on the venue that the journal does
-not know, and position differences, set the ``reconcile`` health condition. On stop it cancels
-every open order (``cancel_on_stop``), journals the cancellations and closes the venue it opened.
+(:func:`~asymlp_runtime.journal.rebuild_state`) and reconciles with the venue
+(:meth:`TradingEngine.reconcile`): fills the venue reports that the journal lacks are journaled
+and published once (real fills by id from ``fetch_fills`` where the venue has it; what the
+venue's filled quantity of an order still exceeds after that, as one fill
+``recon-<client order id>-<filled qty>`` at the average price); each order the journal holds as
+open gets the venue's current status (``rejected`` with reason ``not_on_venue`` when the venue
+does not know it); orders open on the venue that the journal does not know, and position
+differences, set the ``reconcile`` health condition. On stop it cancels every open order
+(``cancel_on_stop``), journals the cancellations and closes the venue it opened.
+
+A private stream that fails is opened again after a second and the journal is reconciled over
+REST: for a venue with ``fetch_fills`` the stream is reopened first and the reconciliation runs
+``resubscribe_settle_s`` later, by when the new subscription is normally up, so a fill executed
+between the REST reads and the resubscription is not left for the next failure (fill ids make
+reading an execution on both paths harmless; a subscription slower than the settle time leaves
+that gap open until the next reconciliation); a venue without it is reconciled first and then
+reopened.
 
 Health: ``breaker`` condition (``degraded`` half-open, ``down`` open); error counts in
 ``asymlp_errors_total{component="venue"}``; ``asymlp_connection_up{target=<venue>}`` is 0 while
@@ -129,6 +138,9 @@ class TradingEngine(ProcessBase):
         Bound on each venue call.
     cancel_on_stop : bool
         Cancel open orders at stop.
+    resubscribe_settle_s : float
+        After a private stream failed on a venue with ``fetch_fills``: how long after reopening it
+        the reconciliation runs (time for the new subscription to come up).
     """
 
     kind = "trading_engine"
@@ -142,6 +154,7 @@ class TradingEngine(ProcessBase):
         breaker: CircuitBreaker | None = None,
         order_timeout_s: float = 5.0,
         cancel_on_stop: bool = True,
+        resubscribe_settle_s: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(config, **kwargs)
@@ -153,6 +166,8 @@ class TradingEngine(ProcessBase):
         self.breaker = breaker or CircuitBreaker(self.venue_name, failure_threshold=3, cooldown_s=5.0)
         self.order_timeout_s = order_timeout_s
         self.cancel_on_stop = cancel_on_stop
+        self.resubscribe_settle_s = resubscribe_settle_s
+        self._reconciling = asyncio.Lock()
         #: client order id -> (OrderRecord, last journaled status, filled qty)
         self.orders: dict[str, list[Any]] = {}
         self.fill_ids: set[str] = set()
@@ -188,6 +203,9 @@ class TradingEngine(ProcessBase):
                     self.filled_by_order.get(fill.client_order_id, 0.0) + fill.qty
                 )
         venue = self.venue
+        track_symbols = getattr(venue, "track_symbols", None)
+        if track_symbols is not None:  # what fetch_fills asks about, before anything is placed
+            track_symbols([*self.symbols, *(entry[0].symbol for entry in self.orders.values())])
         self.spawn(self._watch(venue.watch_fills, self._on_fill), "watch_fills")
         self.spawn(self._watch(venue.watch_orders, self._on_order), "watch_orders")
         await asyncio.sleep(0)  # let the watchers subscribe before anything can fill
@@ -203,8 +221,11 @@ class TradingEngine(ProcessBase):
         A stream that fails is opened again after a second (a generator that raised is finished:
         iterating it again would end at once and silently stop the reports), and the journal is
         reconciled with the venue over REST, so fills and order changes sent while it was down
-        are not lost.
+        are not lost. With ``fetch_fills`` the stream is reopened first and the reconciliation
+        runs in the background ``resubscribe_settle_s`` later (see the module docstring);
+        without it the reconciliation comes first.
         """
+        reopen_first = getattr(self.venue, "fetch_fills", None) is not None
         while True:
             try:
                 async for item in open_stream():
@@ -222,29 +243,62 @@ class TradingEngine(ProcessBase):
                 self.metrics.error("private_stream", type(exc).__name__)
                 self.log.warning("private stream failed (%s): reopening it and reconciling", type(exc).__name__)
                 await asyncio.sleep(1.0)
-                try:
-                    await self.reconcile()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as rexc:  # the next failure retries it
-                    self.metrics.error("reconcile", type(rexc).__name__)
+                if reopen_first:
+                    self.spawn(self._reconcile_quietly(self.resubscribe_settle_s), "reconcile_after_reopen")
+                else:
+                    await self._reconcile_quietly(0.0)
+
+    async def _reconcile_quietly(self, delay_s: float) -> None:
+        """:meth:`reconcile` after ``delay_s``; a failure is counted (the next one retries it)."""
+        await asyncio.sleep(delay_s)
+        try:
+            await self.reconcile()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.metrics.error("reconcile", type(exc).__name__)
+            self.log.warning("reconciliation failed (%s)", type(exc).__name__)
 
     async def reconcile(self) -> None:
-        """Bring the journal up to date with the venue (see the module docstring)."""
+        """Bring the journal up to date with the venue (see the module docstring).
+
+        One at a time (both private streams can fail together). In this order:
+
+        1. each order the journal holds as open is looked up on the venue (its filled quantity
+           ``F`` is read now);
+        2. ``fetch_fills`` where the venue has it: every fill not journaled yet is journaled, by
+           id, so a fill already taken from the stream is not counted again;
+        3. an order whose ``F`` still exceeds the quantity of its journaled fills gets one
+           synthetic fill ``recon-<cid>-<F>`` for the difference at the venue's average price
+           (fee 0), then the venue's status.
+
+        Step 1 before step 2 is what makes step 3 safe with real fills: an execution counted in
+        ``F`` happened before ``fetch_fills`` was asked, so ``fetch_fills`` returns it and no
+        synthetic fill is made for it; an execution after step 1 is not in ``F`` and comes by id
+        (stream or next reconciliation). With real fills a synthetic one is made only for what
+        ``fetch_fills`` cannot return (older than the venue's trade history window); its id is
+        derived from ``F``, so a repeated reconciliation does not add it twice. Without
+        ``fetch_fills`` step 3 is the only source of missed fills.
+        """
+        async with self._reconciling:
+            await self._reconcile()
+
+    async def _reconcile(self) -> None:
         venue = self.venue
         assert venue is not None and self.journal is not None
-        fetch_fills = getattr(venue, "fetch_fills", None)
-        if fetch_fills is not None:
-            for f in await fetch_fills(0):
-                await self._on_fill(f)
+        looked_up: list[tuple[str, VenueOrder]] = []
         for cid, (rec, status, _filled) in list(self.orders.items()):
             if status in TERMINAL_ORDER_STATUSES:
                 continue
             try:
-                vo = await venue.fetch_order(cid, rec.symbol)
+                looked_up.append((cid, await venue.fetch_order(cid, rec.symbol)))
             except verr.OrderNotFound:
                 await self._journal_event(cid, rec, "rejected", reason="not_on_venue")
-                continue
+        fetch_fills = getattr(venue, "fetch_fills", None)
+        if fetch_fills is not None:
+            for f in await fetch_fills(0):
+                await self._on_fill(f)
+        for cid, vo in looked_up:
             journal_filled = self.filled_by_order.get(cid, 0.0)
             if vo.filled_qty > journal_filled + 1e-12 and vo.avg_fill_price:
                 await self._on_fill(

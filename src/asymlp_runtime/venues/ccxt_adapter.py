@@ -13,6 +13,11 @@ attempt ends with an unknown outcome (timeout, dropped connection, 5xx), the nex
 looks the id up and returns the order it finds; a duplicate-id rejection is answered the same
 way. So a retried order is placed at most once.
 
+Own executions: :meth:`CcxtVenue.watch_fills` (the private stream) and :meth:`CcxtVenue.fetch_fills`
+(REST, ccxt ``fetch_my_trades``) convert through the same :func:`fill_from_ccxt`, so one execution
+has one ``fill_id`` either way (binance: the trade id, ``t`` on the stream and ``id`` in
+``/fapi/v1/userTrades``); a consumer that de-duplicates by fill id can take both.
+
 Credentials come from :class:`VenueCredentials` (built from the environment by
 :func:`credentials_from_env`); they are handed to ccxt and to nothing else: ``repr`` hides them,
 and every error message is scrubbed of them before it leaves this module.
@@ -25,7 +30,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -68,6 +73,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+VenueOrderOrFill = TypeVar("VenueOrderOrFill", VenueOrder, VenueFill)
 log = logging.getLogger("asymlp_runtime.venues.ccxt")
 
 
@@ -381,6 +387,8 @@ class CcxtVenue(Venue):
         Jitter source.
     sleep : coroutine function
         How backoff waits.
+    symbols : iterable of str
+        Unified symbols :meth:`fetch_fills` asks about from the start (see :meth:`track_symbols`).
     """
 
     def __init__(
@@ -396,6 +404,7 @@ class CcxtVenue(Venue):
         extra_options: Mapping[str, Any] | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        symbols: Iterable[str] = (),
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -417,6 +426,9 @@ class CcxtVenue(Venue):
             spec.override_urls(self.exchange, base_url.rstrip("/"))
         self._markets: dict[str, MarketRules] = {}
         self._closed = False
+        #: symbols fetch_fills asks about (an ordered set), and venue order id -> client order id
+        self._traded_symbols: dict[str, None] = dict.fromkeys(symbols)
+        self._client_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"CcxtVenue({self.spec.name!r}, credentials={self._credentials!r})"
@@ -478,6 +490,7 @@ class CcxtVenue(Venue):
         convert: Callable[[Any], list[T]],
         *,
         latest_only: bool = False,
+        retry: bool = True,
     ) -> AsyncIterator[T]:
         """The items of successive ccxt ``watch_*`` results, the next watch always pending.
 
@@ -491,6 +504,12 @@ class CcxtVenue(Venue):
         Watch calls go through the retry loop and the breaker, not the rate limiter (they send
         no request). ``latest_only``: a consumer that fell behind gets the newest batch only
         (book tops). An error ends the stream (after the retries); so does :meth:`close`.
+
+        ``retry=False`` (private streams: orders, fills): a failure ends the stream at once,
+        through the breaker but without the retry loop. A reconnection loses what the venue sent
+        while the socket was down, and only the consumer can recover that (it reopens the stream
+        and reconciles over REST, e.g. with :meth:`fetch_fills`); a silent retry here would hide
+        the gap from it.
         """
         queue: asyncio.Queue[list[T] | Exception] = asyncio.Queue()
 
@@ -498,7 +517,10 @@ class CcxtVenue(Venue):
             first = True
             try:
                 while True:
-                    raw = await self._call(watch, rate_limited=first)
+                    if retry:
+                        raw = await self._call(watch, rate_limited=first)
+                    else:
+                        raw = await self.breaker.call(lambda limited=first: self._raw(watch, limited))
                     first = False
                     queue.put_nowait(convert(raw))
             except Exception as exc:
@@ -641,36 +663,97 @@ class CcxtVenue(Venue):
                 order = _with_client_id(order, req.client_order_id)
             return order
 
-        return await self._call(attempt)
+        self.track_symbols((req.symbol,))
+        return self._seen(await self._call(attempt))
 
     async def cancel_order(self, client_order_id: str, symbol: str) -> VenueOrder:
         raw = await self._call(lambda: self.spec.cancel_by_client_id(self.exchange, client_order_id, symbol))
         order = order_from_ccxt(raw, symbol, self._now_ns())
-        return order if order.client_order_id else _with_client_id(order, client_order_id)
+        return self._seen(order if order.client_order_id else _with_client_id(order, client_order_id))
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         raws = await self._call(lambda: self.exchange.fetch_open_orders(symbol))
-        return [order_from_ccxt(r, symbol or "", self._now_ns()) for r in raws]
+        return [self._seen(order_from_ccxt(r, symbol or "", self._now_ns())) for r in raws]
 
     async def fetch_order(self, client_order_id: str, symbol: str) -> VenueOrder:
         raw = await self._call(lambda: self.spec.find_order(self.exchange, client_order_id, symbol))
         if raw is None:
             raise verr.OrderNotFound(f"no order with client id {client_order_id}", venue=self.name)
-        return order_from_ccxt(raw, symbol, self._now_ns())
+        return self._seen(order_from_ccxt(raw, symbol, self._now_ns()))
 
     def watch_orders(self) -> AsyncIterator[VenueOrder]:
         def orders(raws: Any) -> list[VenueOrder]:
             now = self._now_ns()
-            return [order_from_ccxt(r, r.get("symbol") or "", now) for r in raws]
+            return [self._seen(order_from_ccxt(r, r.get("symbol") or "", now)) for r in raws]
 
-        return self._stream(lambda: self.exchange.watch_orders(), orders)
+        return self._stream(lambda: self.exchange.watch_orders(), orders, retry=False)
 
     def watch_fills(self) -> AsyncIterator[VenueFill]:
         def fills(trades: Any) -> list[VenueFill]:
             now = self._now_ns()
-            return [fill_from_ccxt(t, now) for t in trades]
+            return [self._seen(fill_from_ccxt(t, now)) for t in trades]
 
-        return self._stream(lambda: self.exchange.watch_my_trades(), fills)
+        return self._stream(lambda: self.exchange.watch_my_trades(), fills, retry=False)
+
+    # -- own executions over REST ------------------------------------------------------------
+    def track_symbols(self, symbols: Iterable[str]) -> None:
+        """Make :meth:`fetch_fills` ask about ``symbols`` too.
+
+        It asks about every symbol given here or to the constructor and every symbol of an order
+        this instance placed, looked up, cancelled or saw on a stream (binance's trade list is per
+        symbol; asking about every loaded market would spend hundreds of requests).
+        """
+        for symbol in symbols:
+            if symbol:
+                self._traded_symbols.setdefault(symbol)
+
+    def _seen(self, item: VenueOrderOrFill) -> VenueOrderOrFill:
+        """Remember an order's (or fill's) symbol and its venue order id -> client order id."""
+        self.track_symbols((item.symbol,))
+        if item.venue_order_id and item.client_order_id:
+            self._client_ids[item.venue_order_id] = item.client_order_id
+        return item
+
+    async def _client_order_id_of(self, venue_order_id: str, symbol: str) -> str:
+        """The client order id of a venue order id: remembered, else looked up once (``""`` if
+        the venue does not know the order). Trade lists without client order ids (binance's
+        ``/fapi/v1/userTrades``) are completed this way."""
+        known = self._client_ids.get(venue_order_id)
+        if known is not None:
+            return known
+        try:
+            raw = await self._call(lambda: self.exchange.fetch_order(venue_order_id, symbol))
+        except verr.OrderNotFound:
+            raw = {}
+        order = order_from_ccxt(raw, symbol)
+        self._client_ids[venue_order_id] = order.client_order_id
+        return order.client_order_id
+
+    async def fetch_fills(self, since_ns: int = 0) -> list[VenueFill]:
+        """Our executions with ``ts_exchange_ns >= since_ns``, oldest first, over REST.
+
+        One ccxt ``fetch_my_trades`` per tracked symbol (:meth:`track_symbols`), each through the
+        retry loop, the breaker and the rate limiter. Fills are converted by
+        :func:`fill_from_ccxt` like the stream's, so an execution has the same ``fill_id`` here and
+        on :meth:`watch_fills`; a trade without a client order id gets it from the order (looked
+        up by venue order id, once per order). ``since_ns == 0`` asks for the venue's default
+        window (binance: the latest 500 trades of the last 7 days per symbol).
+        """
+        since_ms = since_ns // 1_000_000 if since_ns > 0 else None
+        out: list[VenueFill] = []
+        for symbol in list(self._traded_symbols):
+            raws = await self._call(lambda s=symbol: self.exchange.fetch_my_trades(s, since_ms))
+            now = self._now_ns()
+            for raw in raws:
+                fill = fill_from_ccxt(raw, now)
+                if fill.ts_exchange_ns < since_ns:
+                    continue
+                if not fill.client_order_id and fill.venue_order_id:
+                    cid = await self._client_order_id_of(fill.venue_order_id, fill.symbol or symbol)
+                    fill = msgspec.structs.replace(fill, client_order_id=cid)
+                out.append(self._seen(fill))
+        out.sort(key=lambda f: f.ts_exchange_ns)
+        return out
 
     # -- account -----------------------------------------------------------------------------
     async def fetch_positions(self) -> list[VenuePosition]:
