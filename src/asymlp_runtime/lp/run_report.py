@@ -223,6 +223,7 @@ def run_report(
             hedge = {"cash": float(data.get("cash", 0.0)), "hedge_position": float(data.get("hedge_position", 0.0))}
     hedge_fees = 0.0
     n_fills = 0
+    fills: list[FillRecord] = []
     if engine_journal is not None and Path(engine_journal).exists():
         with Journal(engine_journal, read_only=True) as j:
             fills = j.read(FillRecord)
@@ -255,7 +256,7 @@ def run_report(
     for r in receipts:
         if r.status in ("success", "reverted") and r.gas_used and r.effective_gas_price:
             gas_of[action_of_tx.get(r.tx_hash, "")] += r.gas_used * r.effective_gas_price / 1e18 * end_price
-    fills = _hedge_fills(engine_journal)
+    fills = sorted(fills, key=lambda f: f.ts_ns)
     backtest = replay_run(bars, schedule, gas_of, swap_cost_of, fills, decimals=decimals, end_price=end_price,
                           fee=fee)  # fmt: skip
     if backtest is not None:
@@ -275,13 +276,6 @@ def run_report(
         "decomposition": decomposition,
         "backtest": backtest,
     }
-
-
-def _hedge_fills(engine_journal: str | Path | None) -> list[FillRecord]:
-    if engine_journal is None or not Path(engine_journal).exists():
-        return []
-    with Journal(engine_journal, read_only=True) as j:
-        return sorted(j.read(FillRecord), key=lambda f: f.ts_ns)
 
 
 def replay_run(

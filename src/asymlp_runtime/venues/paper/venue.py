@@ -699,21 +699,22 @@ class PaperVenue(Venue):
         for s, pos in self._positions.items():
             if pos.qty == 0 and pos.realized_pnl == 0:
                 continue
-            r = self._markets[s]
-            mark = self._books[s].mid
-            out.append(
-                VenuePosition(
-                    symbol=s,
-                    qty=pos.qty,
-                    entry_price=pos.entry_price,
-                    realized_pnl=pos.realized_pnl,
-                    unrealized_pnl=pos.qty * (mark - pos.entry_price) * r.contract_size,
-                    mark_price=mark,
-                    ts_exchange_ns=ts,
-                    ts_recv_ns=ts,
-                )
-            )
+            out.append(self._position_view(s, pos, ts))
         return out
+
+    def _position_view(self, symbol: str, pos: _Position, ts: int) -> VenuePosition:
+        """A position marked at the book's mid."""
+        mark = self._books[symbol].mid
+        return VenuePosition(
+            symbol=symbol,
+            qty=pos.qty,
+            entry_price=pos.entry_price,
+            realized_pnl=pos.realized_pnl,
+            unrealized_pnl=pos.qty * (mark - pos.entry_price) * self._markets[symbol].contract_size,
+            mark_price=mark,
+            ts_exchange_ns=ts,
+            ts_recv_ns=ts,
+        )
 
     async def fetch_balance(self) -> list[VenueBalance]:
         await self._request()
@@ -746,20 +747,7 @@ class PaperVenue(Venue):
         ts = self._time_ns()
         positions = []
         for s, pos in self._positions.items():
-            r = self._markets[s]
-            mark = self._books[s].mid
-            positions.append(
-                VenuePosition(
-                    symbol=s,
-                    qty=pos.qty,
-                    entry_price=pos.entry_price,
-                    realized_pnl=pos.realized_pnl,
-                    unrealized_pnl=pos.qty * (mark - pos.entry_price) * r.contract_size,
-                    mark_price=mark,
-                    ts_exchange_ns=ts,
-                    ts_recv_ns=ts,
-                )
-            )
+            positions.append(self._position_view(s, pos, ts))
         return PaperAccountState(
             venue=self.name,
             orders=[o.view(ts) for o in self._orders.values()],
