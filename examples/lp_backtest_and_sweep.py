@@ -41,7 +41,8 @@ def main(days: int = 30) -> None:
     for r in rows[order[:5]]:
         print(f"{r['k']:>6.0f} {r['reservation_tolerance_ticks']:>9.0f} {r['fee']:>7.4f} {r['sharpe']:>8.2f} "
               f"{r['return']:>9.2%} {r['rebalances']:>10.0f}")
-    print("(the volume is the same in every tier here: a fair tier comparison needs volume per tier)")
+    print("(the volume is the same in every tier here, which favours the highest fee: `asymlp sweep` gives each\n"
+          " tier its own volume and liquidity with [pool.tiers.<fee>], see config/backtest.toml)")
 
 
 if __name__ == "__main__":

@@ -174,3 +174,24 @@ def test_swaps_file_is_a_data_source_in_bars(tmp_path):
     assert market.price.size == 120 and market.bar_seconds == 60.0  # 600 swaps x 12 s in 60 s bars
     assert market.price[0] == pytest.approx(3000.0 * np.exp(0.0), rel=0.01)
     assert market.volume1.sum() > 0
+
+
+def test_the_chosen_tiers_volume_runs_and_is_reported(tmp_path):
+    text = SMALL.replace("n_bars = 4000", "n_bars = 1500") + "plots = false\n"
+    text += "[pool]\nfee_tier = 500\n[pool.tiers.500]\nvolume_scale = 8.0\npool_liquidity = 2e6\n"
+    cfg_path = tmp_path / "bt.toml"
+    cfg_path.write_text(text)
+    assert main(["backtest", str(cfg_path), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    cfg = load_backtest_config(cfg_path)
+    market = load_market(cfg.data)
+    bars = pd.read_parquet(tmp_path / "r" / "bars.parquet")
+    np.testing.assert_array_equal(bars["volume1"].to_numpy(), market.volume1 * 8.0)
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert (summary["volume_scale"], summary["pool_liquidity"], summary["fee"]) == (8.0, 2e6, 0.0005)
+    # the same run as the data's volume scaled by hand with the tier's liquidity as the pool's
+    from asymlp_runtime.research.config import apply_overrides
+
+    plain = apply_overrides(cfg, {"pool.tiers.500.volume_scale": 1.0, "pool.pool_liquidity": 2e6})
+    by_hand = run_backtest(plain, market._replace(volume1=market.volume1 * 8.0)).summary
+    assert summary["total_pnl"] == pytest.approx(by_hand["total_pnl"], rel=1e-12)
+    assert bars["fees"].sum() == pytest.approx(by_hand["decomposition"]["fees"], rel=1e-9)

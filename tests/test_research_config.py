@@ -48,6 +48,10 @@ def test_empty_file_gives_the_defaults(tmp_path):
         ("[strategy.rebalance]\nband = 0.7\n", "strategy.rebalance.band", "float >= 0 and <= 0.5"),
         ('[strategy.rebalance]\ntriggers = ["price", "stale"]\n', "strategy.rebalance.triggers[0]", "one of"),
         ("[data]\nn_bars = 10.5\n", "data.n_bars", "int > 0"),
+        ("[pool.tiers.500]\nvolume_scale = 0.0\n", "pool.tiers.500.volume_scale", "float > 0"),
+        ('[pool.tiers.10000]\npool_liquidity = "big"\n', "pool.tiers.10000.pool_liquidity", "float >= 0"),
+        ("[pool.tiers.2500]\nvolume_scale = 1.0\n", "pool.tiers.2500", "known keys: 500, 3000, 10000"),
+        ("[pool.tiers.500]\nvolume = 1.0\n", "pool.tiers.500.volume", "known keys: volume_scale, pool_liquidity"),
     ],
 )
 def test_wrong_value_error_names_file_key_and_type(tmp_path, text, key, expected):
@@ -114,3 +118,16 @@ def test_overrides_change_only_their_field():
     assert out.strategy.k == cfg.strategy.k and out.sweep == cfg.sweep
     assert to_core(out).params.tick_spacing == 10
     assert "strategy.rebalance.min_interval" in sweep_fields() and "report.out_dir" not in sweep_fields()
+
+
+def test_the_chosen_tiers_market_applies(tmp_path):
+    text = "[pool]\npool_liquidity = 1e6\n[pool.tiers.500]\nvolume_scale = 8.0\npool_liquidity = 3e6\n"
+    text += "[pool.tiers.10000]\nvolume_scale = 0.05\n"
+    cfg = load_backtest_config(write(tmp_path, text))
+    core = to_core(cfg)  # fee_tier 3000 has no entry: the data's volume and pool.pool_liquidity
+    assert (core.volume_scale, core.pool_liquidity) == (1.0, 1e6)
+    core = to_core(apply_overrides(cfg, {"pool.fee_tier": 500}))
+    assert (core.volume_scale, core.pool_liquidity, core.config.fee) == (8.0, 3e6, 0.0005)
+    core = to_core(apply_overrides(cfg, {"pool.fee_tier": 10000}))  # no liquidity given: the pool's
+    assert (core.volume_scale, core.pool_liquidity, core.config.fee) == (0.05, 1e6, 0.01)
+    assert "pool.tiers.500.volume_scale" in sweep_fields()

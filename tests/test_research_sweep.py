@@ -136,3 +136,30 @@ def test_fee_tier_sweep_prices_rebalance_swaps_at_each_tier(setup):
     for k in (15.0, 30.0):
         fees = t[t["strategy.k"] == k].sort_values("pool.fee_tier")["fees"].to_numpy()
         assert np.all(np.diff(fees) > 0)
+
+
+def test_fee_tier_sweep_gives_each_tier_its_own_volume_and_liquidity(setup):
+    _, cfg, market = setup
+    tiers = {"500": {"volume_scale": 8.0, "pool_liquidity": 1.5e7}, "10000": {"volume_scale": 0.03}}
+    with_tiers = msgspec.structs.replace(
+        apply_overrides(cfg, {"pool.tiers.500.volume_scale": 8.0, "pool.tiers.500.pool_liquidity": 1.5e7,
+                              "pool.tiers.10000.volume_scale": 0.03}),
+        sweep=cfg.sweep,
+    )
+    plain = run_sweep(cfg, market, workers=1).table.set_index(["pool.fee_tier", "strategy.k"])
+    t = run_sweep(with_tiers, market, workers=1).table.set_index(["pool.fee_tier", "strategy.k"])
+    for k in (15.0, 30.0):
+        # the tier without an entry is the same run as without the table
+        assert t.loc[(3000, k), "total_pnl"] == plain.loc[(3000, k), "total_pnl"]
+        # each set equals a single backtest with the tier's volume and liquidity, computed by hand
+        for tier in (500, 10000):
+            one = apply_overrides(cfg, {"pool.fee_tier": tier, "strategy.k": k})
+            entry = tiers[str(tier)]
+            one = apply_overrides(one, {"pool.pool_liquidity": entry.get("pool_liquidity", cfg.pool.pool_liquidity)})
+            scaled = market._replace(volume1=market.volume1 * entry["volume_scale"])
+            single = run_backtest(one, scaled).summary
+            assert t.loc[(tier, k), "total_pnl"] == pytest.approx(single["total_pnl"], rel=1e-12)
+            assert t.loc[(tier, k), "fees"] == pytest.approx(single["decomposition"]["fees"], rel=1e-12)
+        # 3 % of the data's volume in the same pool: about 3 % of the fees (compounding aside)
+        ratio = t.loc[(10000, k), "fees"] / plain.loc[(10000, k), "fees"]
+        assert 0.02 < ratio < 0.04

@@ -40,7 +40,7 @@ from asymlp_core.rebalance.enums import (
 )
 from asymlp_core.strategy import QUOTE_AS, QUOTE_GLFT, LPStrategyParams
 
-from ..config import ConfigError, _join, _unwrap
+from ..config import ConfigError, _unwrap
 from ..config import _type_at as _config_type_at
 
 __all__ = [
@@ -103,13 +103,41 @@ class DataSection(_Section):
     bar_seconds: PositiveFloat = 60.0
 
 
+class TierMarket(_Section):
+    """``[pool.tiers.<fee>]``: the market of one fee tier's pool, relative to the data.
+
+    ``volume_scale``: the tier's traded volume as a multiple of the data's volume;
+    ``pool_liquidity``: the other LPs' active liquidity in that pool (human units; default
+    ``pool.pool_liquidity``).  Pools of one pair at different fees trade very different volumes
+    (most of a major pair's flow goes to its lowest tier); without these a fee-tier sweep gives
+    every tier the same volume, and the highest fee wins for that reason alone.
+    """
+
+    volume_scale: PositiveFloat = 1.0
+    pool_liquidity: NonNegativeFloat | None = None
+
+
+class TierTable(_Section):
+    """``[pool.tiers]``: a :class:`TierMarket` per fee tier (keys ``500``, ``3000``, ``10000``)."""
+
+    t500: TierMarket | None = msgspec.field(default=None, name="500")
+    t3000: TierMarket | None = msgspec.field(default=None, name="3000")
+    t10000: TierMarket | None = msgspec.field(default=None, name="10000")
+
+    def get(self, fee_tier: int) -> TierMarket | None:
+        return {500: self.t500, 3000: self.t3000, 10000: self.t10000}[fee_tier]
+
+
 class PoolSection(_Section):
     """``[pool]``: the fee tier (500, 3000 or 10000 pips: fee and tick spacing) and the other
     LPs' active liquidity in human units (``L_raw / 10**((decimals0 + decimals1) / 2)``); the
-    default is the synthetic market's own pool (``4e7 / (2 sqrt(3000))``)."""
+    default is the synthetic market's own pool (``4e7 / (2 sqrt(3000))``).  ``[pool.tiers.<fee>]``
+    (optional) gives a tier its own volume and liquidity (:class:`TierMarket`): the entry of the
+    chosen ``fee_tier`` applies, its ``pool_liquidity`` replacing ``pool.pool_liquidity``."""
 
     fee_tier: Literal[500, 3000, 10000] = 3000
     pool_liquidity: NonNegativeFloat = 4e7 / (2.0 * math.sqrt(3000.0))
+    tiers: TierTable = TierTable()
 
 
 class RebalanceSection(_Section):
@@ -239,8 +267,8 @@ def _render(t: mi.Type | None) -> str:
             return "str"
         case mi.LiteralType():
             return "one of " + ", ".join(repr(v) for v in t.values)
-        case mi.UnionType():
-            return " or ".join(_render(x) for x in t.types)
+        case mi.UnionType():  # TOML has no null: an optional key is just left out
+            return " or ".join(_render(x) for x in t.types if not isinstance(x, mi.NoneType))
         case mi.NoneType():
             return "none"
         case mi.VarTupleType() | mi.ListType():
@@ -259,6 +287,19 @@ def _type_at(parts: list[str]) -> mi.Type | None:
     return _config_type_at(parts, BacktestFileConfig)
 
 
+def _key_name(parts: list[str]) -> str:
+    """Dotted key of a path: a table's keys joined by dots (``pool.tiers.500.volume_scale``), an
+    array's indices in brackets (``sweep.grid."strategy.k"[2]``)."""
+    out = ""
+    for i, part in enumerate(parts):
+        parent = _unwrap(_type_at(parts[:i]))
+        if isinstance(parent, mi.VarTupleType | mi.ListType):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
 def _from_validation_error(file: str, exc: msgspec.ValidationError) -> ConfigError:
     m = _AT_PATH.match(str(exc))
     detail = m.group("msg") if m else str(exc)
@@ -266,12 +307,12 @@ def _from_validation_error(file: str, exc: msgspec.ValidationError) -> ConfigErr
     parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p]
     if detail.startswith("Object contains unknown field"):
         name = _FIELD_NAME.search(detail)
-        allowed = _type_at(parts)
+        allowed = _unwrap(_type_at(parts))
         parts.append(name.group(1) if name else "?")
         keys = ", ".join(f.encode_name for f in allowed.fields) if isinstance(allowed, mi.StructType) else ""
-        return ConfigError(file, _join(parts), f"one of the known keys: {keys}", "unknown key")
+        return ConfigError(file, _key_name(parts), f"one of the known keys: {keys}", "unknown key")
     t = _type_at(parts)
-    return ConfigError(file, _join(parts) or "<root>", _render(t), detail)
+    return ConfigError(file, _key_name(parts) or "<root>", _render(t), detail)
 
 
 def decode_config(data: dict, file: str = "<config>") -> BacktestFileConfig:
@@ -351,6 +392,8 @@ def apply_overrides(
         node = raw
         parts = key.split(".")
         for part in parts[:-1]:
+            if node.get(part) is None:  # an optional table not in the file (pool.tiers.500)
+                node[part] = {}
             node = node[part]
         node[parts[-1]] = value
     raw.pop("sweep", None)
@@ -364,6 +407,8 @@ class CoreInputs(NamedTuple):
     config: LPBacktestConfig
     pool_liquidity: float
     funding_per_bar: float
+    #: the chosen tier's volume as a multiple of the data's (``pool.tiers.<fee>.volume_scale``)
+    volume_scale: float = 1.0
 
 
 def to_core(cfg: BacktestFileConfig, file: str = "<config>", bar_seconds: float | None = None) -> CoreInputs:
@@ -438,7 +483,14 @@ def to_core(cfg: BacktestFileConfig, file: str = "<config>", bar_seconds: float 
             file, _key_in("costs", str(exc), prefix="LPBacktestConfig."), "valid costs", str(exc)
         ) from None
     funding = hedge.funding_rate_8h * seconds / 28_800.0
-    return CoreInputs(params, config, float(pool.pool_liquidity), float(funding))
+    tier = pool.tiers.get(pool.fee_tier)
+    pool_liquidity = pool.pool_liquidity
+    volume_scale = 1.0
+    if tier is not None:
+        volume_scale = tier.volume_scale
+        if tier.pool_liquidity is not None:
+            pool_liquidity = tier.pool_liquidity
+    return CoreInputs(params, config, float(pool_liquidity), float(funding), float(volume_scale))
 
 
 def _key_in(section: str, message: str, prefix: str = "") -> str:

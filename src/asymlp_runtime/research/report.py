@@ -76,7 +76,11 @@ def _summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Data", summary["source"]),
         ("Bars", f"{summary['bars']:,} x {summary['bar_seconds']:g} s ({summary['days']:.1f} days)"),
         ("Budget (token1)", _money(summary["budget"])),
-        ("Pool fee", f"{summary['fee'] * 100:.2f}%"),
+        (
+            "Pool fee",
+            f"{summary['fee'] * 100:.2f}% (volume x{summary.get('volume_scale', 1.0):g} of the data's,"
+            f" other LPs' liquidity {summary.get('pool_liquidity', float('nan')):.4g})",
+        ),
         ("Final equity", _money(summary["final_equity"])),
         ("Total PnL", f"{_money(summary['total_pnl'])} ({summary['return'] * 100:+.1f}%)"),
         ("LVR (diagnostic, inside IL)", _money(summary["lvr"])),
@@ -367,7 +371,8 @@ def write_bars_parquet(path: Path, run: BacktestRun, market: MarketBars, chunk: 
                     "price": _arrow_column(pa, market.price[start:stop])}
             for name in block.dtype.names:
                 cols[name] = _arrow_column(pa, block[name])
-            cols["volume1"] = _arrow_column(pa, market.volume1[start:stop])
+            # the volume the run's tier traded (pool.tiers.<fee>.volume_scale of the data's)
+            cols["volume1"] = _arrow_column(pa, market.volume1[start:stop] * run.inputs.volume_scale)
             table = pa.table(cols)
             if writer is None:
                 writer = pq.ParquetWriter(path, table.schema)

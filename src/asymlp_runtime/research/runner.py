@@ -34,6 +34,8 @@ def summarize(
         "days": n * market.bar_seconds / 86_400.0,
         "budget": inputs.config.budget,
         "fee": inputs.config.fee,
+        "volume_scale": inputs.volume_scale,
+        "pool_liquidity": inputs.pool_liquidity,
         "final_equity": core["final_equity"],
         "total_pnl": core["total_pnl"],
         "return": core["return"],
@@ -60,12 +62,17 @@ def flat_metrics(summary: dict[str, Any]) -> dict[str, float]:
     return row
 
 
+def tier_volume(volume1: np.ndarray, volume_scale: float) -> np.ndarray:
+    """The data's volume as the chosen fee tier trades it (``pool.tiers.<fee>.volume_scale``)."""
+    return volume1 if volume_scale == 1.0 else volume1 * volume_scale
+
+
 def run_backtest(cfg: BacktestFileConfig, market: MarketBars, file: str = "<config>") -> BacktestRun:
     """Run the LP + hedge backtest of ``cfg`` over ``market``; per-bar columns are expanded on demand."""
     inputs = to_core(cfg, file, bar_seconds=market.bar_seconds)
     res = run_lp_backtest(
         market.price,
-        market.volume1,
+        tier_volume(market.volume1, inputs.volume_scale),
         inputs.pool_liquidity,
         inputs.params,
         inputs.config,

@@ -27,6 +27,7 @@ from asymlp_core.backtest.sweep_nb import base_vector
 
 from .config import BacktestFileConfig, apply_overrides, to_core
 from .data import MarketBars
+from .runner import tier_volume
 
 _ALL_FIELDS = ",".join(SWEEP_FIELDS)
 
@@ -59,7 +60,8 @@ def evaluate_batch(
 
     Every set is decoded and checked like a config file, then the sets that share the market
     pass (same ``sigma0``, ``ewma_lambda``, funding, pool liquidity) run in one call of the
-    core's parallel sweep (:func:`asymlp_core.backtest.sweep_lp_backtest`), each set given in
+    core's parallel sweep (:func:`asymlp_core.backtest.sweep_lp_backtest`; the same fee
+    tier's volume scale too, see ``pool.tiers``), each set given in
     full as one paired grid entry over every sweepable field.  ``threads``: Numba threads of
     that call (1 in pool workers, so that processes x threads = cores).
     """
@@ -69,7 +71,8 @@ def evaluate_batch(
     for index, overrides in batch:
         core = to_core(apply_overrides(cfg, overrides), bar_seconds=market.bar_seconds)
         c = core.config
-        key = (c.sigma0, c.ewma_lambda, c.bars_per_day, core.funding_per_bar, core.pool_liquidity)
+        key = (c.sigma0, c.ewma_lambda, c.bars_per_day, core.funding_per_bar, core.pool_liquidity,
+               core.volume_scale)
         groups.setdefault(key, []).append((index, overrides, core))
     weeks = market.price.size * market.bar_seconds / (7 * 86_400.0)
     rows = []
@@ -78,7 +81,7 @@ def evaluate_batch(
         values = [tuple(base_vector(m[2].params, m[2].config)) for m in members]
         res = sweep_lp_backtest(
             market.price,
-            market.volume1,
+            tier_volume(market.volume1, first.volume_scale),
             first.pool_liquidity,
             {_ALL_FIELDS: values},
             first.params,
