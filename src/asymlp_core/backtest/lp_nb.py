@@ -53,6 +53,15 @@ def _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb):
 
 
 @njit(cache=True, inline="always")
+def _range_bounds(tick_lower, tick_upper, half_ln_raw):
+    """Human sqrt prices of a raw tick range, their reciprocals and the human fractional ticks
+    of its edges: ``(sa, sb, 1 / sa, 1 / sb, t_lo, t_hi)``."""
+    sa = math.exp(0.5 * tick_lower * LN_TICK_BASE - half_ln_raw)
+    sb = math.exp(0.5 * tick_upper * LN_TICK_BASE - half_ln_raw)
+    return sa, sb, 1.0 / sa, 1.0 / sb, 2.0 * math.log(sa) * _INV_LN, 2.0 * math.log(sb) * _INV_LN
+
+
+@njit(cache=True, inline="always")
 def path_fraction_in_range(t_prev, t_now, t_lo, t_hi):
     """Fraction of a bar's straight log-price path ``[t_prev, t_now]`` (fractional ticks) inside
     the range ``[t_lo, t_hi)``; a bar without a move counts 1 when its price is inside."""
@@ -256,12 +265,7 @@ def run_lp_core(price, volume1, funding, pool_liquidity, ticks, sqrts, inv_sqrts
                     compounded = fee_cash
                     budget += fee_cash
                     fee_cash = 0.0
-                sa = math.exp(0.5 * state.tick_lower * LN_TICK_BASE - half_ln_raw)
-                sb = math.exp(0.5 * state.tick_upper * LN_TICK_BASE - half_ln_raw)
-                inv_sa = 1.0 / sa
-                inv_sb = 1.0 / sb
-                t_lo = 2.0 * math.log(sa) * _INV_LN
-                t_hi = 2.0 * math.log(sb) * _INV_LN
+                sa, sb, inv_sa, inv_sb, t_lo, t_hi = _range_bounds(state.tick_lower, state.tick_upper, half_ln_raw)
                 # value of one unit of liquidity at this price, then the amounts of the new range
                 ux, uy = _amounts(1.0, s, inv_s, sa, sb, inv_sa, inv_sb)
                 unit = ux * p + uy
@@ -527,12 +531,7 @@ def replay_actions_1d(price, volume1, pool_liquidity, funding, fee, raw_per_huma
             lower = a.tick_lower
             upper = a.tick_upper
             if liq > 0.0:
-                sa = math.exp(0.5 * lower * LN_TICK_BASE - half_ln_raw)
-                sb = math.exp(0.5 * upper * LN_TICK_BASE - half_ln_raw)
-                inv_sa = 1.0 / sa
-                inv_sb = 1.0 / sb
-                t_lo = 2.0 * math.log(sa) * _INV_LN
-                t_hi = 2.0 * math.log(sb) * _INV_LN
+                sa, sb, inv_sa, inv_sb, t_lo, t_hi = _range_bounds(lower, upper, half_ln_raw)
                 x, y = _amounts(liq, s, inv_s, sa, sb, inv_sa, inv_sb)
                 is_open = True
             else:
