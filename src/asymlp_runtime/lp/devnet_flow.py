@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from asymlp_runtime.lp.flow import FlowStats
+from asymlp_runtime.lp.flow import FlowModel, FlowSettings
 
 if TYPE_CHECKING:
     from asymlp_runtime.chain.devnet import Devnet
@@ -40,21 +39,17 @@ _HUGE_INPUT = 10**36  # the traders hold 10**40 of each token; the price limit s
 
 
 @dataclass(frozen=True, slots=True)
-class DevnetFlowSettings:
-    """Parameters of the flow (see the module docstring and :class:`~asymlp_runtime.lp.flow.FlowSettings`)."""
+class DevnetFlowSettings(FlowSettings):
+    """:class:`~asymlp_runtime.lp.flow.FlowSettings` plus the thread's step and the number of
+    trader accounts (see the module docstring)."""
 
-    noise_rate_per_s: float = 2.0
-    noise_mean_value1: float = 5_000.0
-    noise_size_sigma: float = 1.0
-    arbitrage: bool = True
-    arb_margin: float = 0.0
-    max_catch_up_s: float = 5.0
     step_s: float = 0.25
     traders: int = 8
 
 
-class DevnetFlow:
-    """Noise and arbitrage swaps on one devnet pool (see the module docstring).
+class DevnetFlow(FlowModel):
+    """Noise and arbitrage swaps on one devnet pool (see the module docstring and
+    :class:`~asymlp_runtime.lp.flow.FlowModel`).
 
     Parameters
     ----------
@@ -82,22 +77,17 @@ class DevnetFlow:
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         s = settings or DevnetFlowSettings()
-        if s.noise_rate_per_s < 0 or s.noise_mean_value1 <= 0 or s.noise_size_sigma < 0:
-            raise ValueError("noise rate must be >= 0, mean size > 0 and size sigma >= 0")
+        super().__init__(s, seed)
+        self.settings: DevnetFlowSettings = s
         self.net = net
         self.fee = fee
         self.reference = reference
-        self.settings = s
-        self._rng = random.Random(seed)
         self._clock_ns = clock_ns
-        self._last_t: float | None = None
-        self._next_arrival: float | None = None
         self._turn = 0
         self.traders = [a for a in net.accounts[1 : 1 + s.traders]]
         self.base_is_token0 = net.token0.address == net.base.address
         self.d_base = net.config.base.decimals
         self.d_quote = net.config.quote.decimals
-        self.stats = FlowStats()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -139,28 +129,10 @@ class DevnetFlow:
     # ------------------------------------------------------------------ the generator
     def advance(self, now_s: float, reference_price: float | None) -> int:
         """Noise arrivals in ``(last time, now_s]``, then the arbitrageur; returns swaps done."""
-        s = self.settings
-        done = 0
-        if self._last_t is None or now_s - self._last_t > s.max_catch_up_s:
-            self._last_t = now_s if self._last_t is None else now_s - s.max_catch_up_s
-            self._next_arrival = None
-        if s.noise_rate_per_s > 0:
-            if self._next_arrival is None or self._next_arrival < self._last_t:
-                self._next_arrival = self._last_t + self._rng.expovariate(s.noise_rate_per_s)
-            while self._next_arrival <= now_s:
-                done += self._noise()
-                self._next_arrival += self._rng.expovariate(s.noise_rate_per_s)
-        self._last_t = max(self._last_t, now_s)
-        if s.arbitrage and reference_price is not None and reference_price > 0 and math.isfinite(reference_price):
-            done += self._arbitrage(reference_price)
-        return done
+        return self._run(now_s, reference_price, self._noise, self._arbitrage)
 
     def _noise(self) -> int:
-        s = self.settings
-        value1 = s.noise_mean_value1 * math.exp(
-            s.noise_size_sigma * self._rng.gauss(0.0, 1.0) - 0.5 * s.noise_size_sigma**2
-        )
-        sell_base = self._rng.random() < 0.5
+        value1, sell_base = self._noise_order()
         amount = int(value1 / self.price() * 10**self.d_base) if sell_base else int(value1 * 10**self.d_quote)
         if amount <= 0:
             return 0
@@ -172,15 +144,10 @@ class DevnetFlow:
         return 1
 
     def _arbitrage(self, reference_price: float) -> int:
-        fee = self.fee / 1_000_000
-        band = fee + self.settings.arb_margin
-        price = self.price()
-        if price < reference_price * (1.0 - band):
-            target, sell_base = reference_price * (1.0 - fee), False  # buy base: price goes up
-        elif price > reference_price * (1.0 + band):
-            target, sell_base = reference_price * (1.0 + fee), True
-        else:
+        order = self._arbitrage_target(self.price(), reference_price, self.fee / 1_000_000)
+        if order is None:
             return 0
+        target, sell_base = order
         got = self._swap(sell_base, _HUGE_INPUT, self._pool_sqrt_for(target))
         if got is None:
             return 0

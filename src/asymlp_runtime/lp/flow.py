@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ from asymlp_core.v3 import MAX_SQRT_RATIO, MIN_SQRT_RATIO, V3Error
 if TYPE_CHECKING:
     from asymlp_runtime.lp.sim import SimPoolBackend
 
-__all__ = ["FlowSettings", "FlowStats", "SwapFlowGenerator"]
+__all__ = ["FlowModel", "FlowSettings", "FlowStats", "SwapFlowGenerator"]
 
 _HUGE_INPUT = 1 << 200
 
@@ -69,8 +70,11 @@ class FlowStats:
     failed_swaps: int = 0
 
 
-class SwapFlowGenerator:
-    """Noise traders and an arbitrageur (see the module docstring).
+class FlowModel:
+    """The traders of a flow, whatever pool they swap on: the noise traders' arrival clock and
+    order sizes, and the arbitrageur's no-arbitrage band.  Subclasses do the swaps
+    (:class:`SwapFlowGenerator` on the simulated pool,
+    :class:`~asymlp_runtime.lp.devnet_flow.DevnetFlow` through the devnet's SwapRouter).
 
     Parameters
     ----------
@@ -90,11 +94,16 @@ class SwapFlowGenerator:
         self._next_arrival: float | None = None
         self.stats = FlowStats()
 
-    def advance(self, pool: SimPoolBackend, now_s: float, reference_price: float | None) -> int:
-        """Run the noise arrivals in ``(last time, now_s]`` then the arbitrageur; returns swaps done.
-
-        ``reference_price`` (token1 per token0, whole tokens) ``None`` skips the arbitrage.
-        """
+    def _run(
+        self,
+        now_s: float,
+        reference_price: float | None,
+        noise: Callable[[], int],
+        arbitrage: Callable[[float], int],
+    ) -> int:
+        """``noise()`` at each arrival in ``(last time, now_s]`` (at most ``max_catch_up_s`` of
+        them after a pause), then ``arbitrage(reference_price)`` when there is a usable reference;
+        returns the swaps they report."""
         s = self.settings
         done = 0
         if self._last_t is None or now_s - self._last_t > s.max_catch_up_s:
@@ -104,25 +113,46 @@ class SwapFlowGenerator:
             if self._next_arrival is None or self._next_arrival < self._last_t:
                 self._next_arrival = self._last_t + self._rng.expovariate(s.noise_rate_per_s)
             while self._next_arrival <= now_s:
-                done += self._noise_swap(pool)
+                done += noise()
                 self._next_arrival += self._rng.expovariate(s.noise_rate_per_s)
         self._last_t = max(self._last_t, now_s)
-        if (
-            s.arbitrage
-            and reference_price is not None
-            and reference_price > 0
-            and math.isfinite(reference_price)
-        ):
-            done += self._arbitrage(pool, reference_price)
+        if s.arbitrage and reference_price is not None and reference_price > 0 and math.isfinite(reference_price):
+            done += arbitrage(reference_price)
         return done
 
-    def _noise_swap(self, pool: SimPoolBackend) -> int:
+    def _noise_order(self) -> tuple[float, bool]:
+        """The next noise trader: (value in whole quote tokens, sells the base token)."""
         s = self.settings
-        rng = self._rng
         value1 = s.noise_mean_value1 * math.exp(
-            s.noise_size_sigma * rng.gauss(0.0, 1.0) - 0.5 * s.noise_size_sigma**2
+            s.noise_size_sigma * self._rng.gauss(0.0, 1.0) - 0.5 * s.noise_size_sigma**2
         )
-        sell0 = rng.random() < 0.5
+        return value1, self._rng.random() < 0.5
+
+    def _arbitrage_target(self, price: float, reference_price: float, fee: float) -> tuple[float, bool] | None:
+        """``(target price, sells the base token)`` when ``price`` is more than ``fee`` (a fraction)
+        plus ``arb_margin`` away from the reference: the near edge of the no-arbitrage band,
+        ``reference * (1 -/+ fee)``; None inside the band."""
+        band = fee + self.settings.arb_margin
+        if price < reference_price * (1.0 - band):
+            return reference_price * (1.0 - fee), False  # buy base: the price goes up
+        if price > reference_price * (1.0 + band):
+            return reference_price * (1.0 + fee), True
+        return None
+
+
+class SwapFlowGenerator(FlowModel):
+    """Noise traders and an arbitrageur on the simulated pool (see the module docstring and
+    :class:`FlowModel`)."""
+
+    def advance(self, pool: SimPoolBackend, now_s: float, reference_price: float | None) -> int:
+        """Run the noise arrivals in ``(last time, now_s]`` then the arbitrageur; returns swaps done.
+
+        ``reference_price`` (token1 per token0, whole tokens) ``None`` skips the arbitrage.
+        """
+        return self._run(now_s, reference_price, lambda: self._noise_swap(pool), lambda r: self._arbitrage(pool, r))
+
+    def _noise_swap(self, pool: SimPoolBackend) -> int:
+        value1, sell0 = self._noise_order()
         price = pool.price_now()
         if sell0:
             amount = int(value1 / price * 10**pool.token0.decimals)
@@ -141,16 +171,10 @@ class SwapFlowGenerator:
         return 1
 
     def _arbitrage(self, pool: SimPoolBackend, reference_price: float) -> int:
-        fee = pool.fee / 1_000_000 + self.settings.arb_margin
-        price = pool.price_now()
-        if price < reference_price * (1.0 - fee):
-            target = reference_price * (1.0 - pool.fee / 1_000_000)
-            zero_for_one = False  # buy token0 on the pool: price goes up
-        elif price > reference_price * (1.0 + fee):
-            target = reference_price * (1.0 + pool.fee / 1_000_000)
-            zero_for_one = True
-        else:
+        order = self._arbitrage_target(pool.price_now(), reference_price, pool.fee / 1_000_000)
+        if order is None:
             return 0
+        target, zero_for_one = order  # selling token0 moves the price down
         limit = pool.sqrt_price_x96_for(target)
         current = pool.pool.sqrt_price_x96
         if (zero_for_one and not MIN_SQRT_RATIO < limit < current) or (
