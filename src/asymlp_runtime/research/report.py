@@ -78,8 +78,8 @@ def _summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("Budget (token1)", _money(summary["budget"])),
         (
             "Pool fee",
-            f"{summary['fee'] * 100:.2f}% (volume x{summary.get('volume_scale', 1.0):g} of the data's,"
-            f" other LPs' liquidity {summary.get('pool_liquidity', float('nan')):.4g})",
+            f"{summary['fee'] * 100:.2f}% (volume x{summary['volume_scale']:g} of the data's,"
+            f" other LPs' liquidity {summary['pool_liquidity']:.4g})",
         ),
         ("Final equity", _money(summary["final_equity"])),
         ("Total PnL", f"{_money(summary['total_pnl'])} ({summary['return'] * 100:+.1f}%)"),
